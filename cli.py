@@ -1,0 +1,231 @@
+"""portal: validate, build and run white-label customer portals."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent
+DEMO_TENANT = ROOT / "tenants" / "aurora" / "tenant.yaml"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="portal-generator")
+def main() -> None:
+    """Build one themed customer portal per tenant file."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json prints the diagnostics for CI.")
+def validate(files: tuple[str, ...], strict: bool, fmt: str) -> None:
+    """Check tenant files; print every problem at once as file:line:col."""
+    from generator.diagnostics import sort_diagnostics, to_json
+    from generator.validate import validate_file
+
+    diagnostics = []
+    failed = False
+    for file in files:
+        result = validate_file(file)
+        diagnostics += result.diagnostics
+        failed |= bool(result.errors) or (strict and bool(result.warnings))
+    diagnostics = sort_diagnostics(diagnostics)
+    if fmt == "json":
+        click.echo(to_json(diagnostics))
+    else:
+        for d in diagnostics:
+            click.echo(d.format())
+        if not failed:
+            click.echo(f"{len(files)} file(s) valid", err=True)
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path())
+@click.option("--all", "all_", is_flag=True,
+              help="Build every tenant under FILES[0] (default tenants/).")
+@click.option("--out", "out_dir", default="build", show_default=True,
+              type=click.Path(file_okay=False), help="Folder that receives DIR/<tenant.id>/.")
+def build(files: tuple[str, ...], all_: bool, out_dir: str) -> None:
+    """Validate and compile tenants into instance folders."""
+    from generator.build import build as build_one
+    from generator.build import find_tenants
+    from generator.diagnostics import TenantError
+
+    if all_:
+        if len(files) > 1:
+            raise click.UsageError("--all takes at most one folder")
+        folder = Path(files[0] if files else "tenants")
+        if not folder.is_dir():
+            raise click.UsageError(f"{folder}: no such folder")
+        targets = [str(p) for p in find_tenants(folder)]
+        if not targets:
+            raise click.ClickException(f"no tenant files under {folder}")
+    elif not files:
+        raise click.UsageError("name tenant files to build, or use --all")
+    else:
+        targets = list(files)
+    failures, built = [], []
+    with click.progressbar(targets, label="Building", file=sys.stderr,
+                           show_pos=True, item_show_func=lambda t: t or "") as bar:
+        for target in bar:
+            try:
+                built.append(build_one(target, Path(out_dir)))
+            except TenantError as exc:
+                failures += exc.diagnostics
+    for d in failures:
+        click.echo(d.format(), err=True)
+    changed = sum(r.changed for r in built)
+    click.echo(f"built {len(built)} instance(s) in {out_dir}/ ({changed} changed, "
+               f"{len(built) - changed} unchanged)" + (f"; {len(targets) - len(built)} failed"
+                                                     if failures else ""))
+    if len(built) == 1:
+        click.echo(f"serve it with: portal serve {built[0].instance}")
+    if failures:
+        sys.exit(1)
+
+
+@main.command()
+def schema() -> None:
+    """Print the tenant JSON Schema (for editors and CI)."""
+    from generator.schema import SCHEMA_PATH
+
+    click.echo(SCHEMA_PATH.read_text(encoding="utf-8"), nl=False)
+
+
+@main.command()
+@click.argument("tenant_id")
+@click.option("--dir", "folder", default="tenants", show_default=True, type=click.Path())
+def new(tenant_id: str, folder: str) -> None:
+    """Write tenants/ID/tenant.yaml, a valid starting point."""
+    from generator.scaffold import ScaffoldError, scaffold
+
+    try:
+        path = scaffold(tenant_id, Path(folder))
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {path}\nnext: portal validate {path}")
+
+
+def _app(instance: str):
+    """The Flask app of a built instance, or a clean error."""
+    from runtime import InstanceError, create_app
+
+    try:
+        return create_app(instance)
+    except InstanceError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _upgrade(app) -> None:
+    import sqlalchemy.exc
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        try:
+            upgrade(directory=app.extensions["migrate"].directory)
+        except sqlalchemy.exc.OperationalError as exc:
+            raise click.ClickException(f"cannot reach the database: {exc.orig}") from None
+
+
+@main.group()
+def db() -> None:
+    """Database of an instance."""
+
+
+@db.command("upgrade")
+@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+def db_upgrade(instance: str) -> None:
+    """Create or migrate the database of INSTANCE (idempotent)."""
+    app = _app(instance)
+    _upgrade(app)
+    click.echo(f"database of {instance} is up to date")
+
+
+@main.group()
+def users() -> None:
+    """Accounts of an instance."""
+
+
+@users.command("add")
+@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+@click.option("--email", required=True)
+@click.option("--password", help="Omit to send a first-access link instead.")
+@click.option("--name", required=True)
+@click.option("--document", help="CPF or CNPJ (checked).")
+@click.option("--phone")
+@click.option("--role", type=click.Choice(["client", "syndic", "staff", "admin"]),
+              default="client", show_default=True)
+def users_add(instance: str, email: str, password: str | None, name: str, document: str | None,
+              phone: str | None, role: str) -> None:
+    """Create an account (there is no self-registration)."""
+    from runtime.accounts import AccountError, create_account
+
+    app = _app(instance)
+    with app.app_context():
+        try:
+            user = create_account(email=email, password=password, name=name,
+                                  document=document, phone=phone, role=role)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"created {user.role} {user.email} (id {user.id})")
+        if password is None:
+            from runtime.accounts import send_first_access
+
+            where = send_first_access(user)
+            click.echo(f"first-access link sent ({where})")
+
+
+@main.command()
+@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(instance: str, host: str, port: int) -> None:
+    """Serve INSTANCE for preview (production: gunicorn --chdir INSTANCE wsgi:app)."""
+    app = _app(instance)
+    _upgrade(app)
+    click.echo(f"serving {app.extensions['portal']['tenant']['name']} on http://{host}:{port}/")
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@main.command()
+@click.option("--out", "out_dir", default="build", show_default=True, type=click.Path())
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Build and fill the database, do not serve.")
+def demo(out_dir: str, host: str, port: int, no_serve: bool) -> None:
+    """Build the demo tenant, fill it with demo content, print the logins, serve it."""
+    import os
+
+    from generator.build import build as build_one
+    from generator.diagnostics import TenantError
+
+    os.environ.setdefault("PORTAL_MAIL", "outbox")  # the demo never sends real e-mail
+    try:
+        result = build_one(str(DEMO_TENANT), Path(out_dir))
+    except TenantError as exc:
+        raise click.ClickException(str(exc)) from None
+    app = _app(str(result.instance))
+    _upgrade(app)
+    from runtime.demo import DEMO_PASSWORD, seed
+
+    with app.app_context():
+        logins = seed()
+    click.echo(f"\nDemo portal of {app.extensions['portal']['tenant']['name']} "
+               f"built in {result.instance}")
+    click.echo(f"Open http://{host}:{port}/ and log in (password for all: {DEMO_PASSWORD}):")
+    for role, email, document in logins:
+        extra = f" or CPF {document}" if document else ""
+        click.echo(f"  {role:<8} {email}{extra}")
+    click.echo(f"E-mails are written to {result.instance / 'data' / 'outbox'}/\n")
+    if not no_serve:
+        app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""Compile a validated tenant into an instance folder, atomically and deterministically.
+
+Instance layout (DIR/<tenant.id>/):
+    wsgi.py                  gunicorn --chdir DIR/<id> wsgi:app
+    release -> .releases/<h> the current build, swapped with one atomic rename
+    .releases/<h>/           config.json, static/, templates/, pages/, translations/
+    data/                    database, uploads, outbox: never touched by a build
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from . import __version__, themes
+from .diagnostics import TenantError
+from .loader import Document
+from .resolve import colour_tokens, fill_defaults, normalise_menu, render_markdown, slugify
+from .schema import ROOT
+from .validate import validate_file
+
+TRANSLATIONS = ROOT / "runtime" / "translations"
+
+WSGI = '''"""WSGI entry point of this portal instance: gunicorn --chdir <this folder> wsgi:app"""
+
+import os
+
+from runtime import create_app
+
+app = create_app(os.path.dirname(os.path.abspath(__file__)))
+'''
+
+
+@dataclass
+class Output:
+    """The files of one release, by path inside it, before anything is written."""
+
+    files: dict[str, bytes | Path] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+
+    def add_bytes(self, rel: str, data: bytes) -> None:
+        self.files[rel] = data
+        self.digests[rel] = hashlib.sha256(data).hexdigest()
+
+    def add_file(self, rel: str, src: Path) -> None:
+        self.files[rel] = src
+        self.digests[rel] = file_digest(src)
+
+    def add_hashed(self, folder: str, name: str, data: bytes | Path) -> str:
+        """Add under a content-hashed name (`logo.3f2a1b9c.svg`); return that path."""
+        digest = file_digest(data) if isinstance(data, Path) else hashlib.sha256(data).hexdigest()
+        stem, dot, ext = name.rpartition(".")
+        rel = f"{folder}/{stem or ext}.{digest[:10]}{dot}{ext if stem else ''}"
+        self.files[rel] = data
+        self.digests[rel] = digest
+        return rel
+
+    def release_id(self) -> str:
+        lines = "".join(f"{rel}\0{self.digests[rel]}\n" for rel in sorted(self.files))
+        return hashlib.sha256(lines.encode()).hexdigest()[:16]
+
+
+@functools.cache
+def _digest_cached(path: str, size: int, mtime: int) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    st = path.stat()
+    return _digest_cached(str(path), st.st_size, st.st_mtime_ns)
+
+
+@dataclass
+class BuildResult:
+    tenant_id: str
+    instance: Path
+    release: str
+    changed: bool
+
+
+def resolve_config(doc: Document, out: Output) -> dict:
+    """The resolved config of a valid document; assets and pages are added to `out`."""
+    config = fill_defaults(json.loads(json.dumps(doc.data)))
+    config.pop("extends", None)
+    branding = config["branding"]
+    for key in ("logo", "favicon", "login_image"):
+        if key in branding:
+            branding[key] = _asset(doc, out, ("branding", key), branding[key])
+        else:
+            branding[key] = None
+    for i, banner in enumerate(branding["banners"]):
+        banner["image"] = _asset(doc, out, ("branding", "banners", i, "image"), banner["image"])
+        banner.setdefault("link", None)
+    branding["templates"] = "templates/overrides" if "templates" in branding else None
+    branding["on_colors"] = colour_tokens(branding["colors"])
+    pages = _pages(doc, config["menu"], out)
+    config["menu"] = normalise_menu(config["menu"], pages)
+    if "faq" in config["modules"]:
+        for item in config["modules"]["faq"]["items"]:
+            item["a_html"] = render_markdown(item["a"])
+    config["pages"] = sorted(set(pages.values()))
+    return config
+
+
+def _asset(doc: Document, out: Output, path: tuple, value: str) -> str:
+    src = Path(doc.loc(path).file).parent / value
+    return out.add_hashed("static/assets", src.name, src)
+
+
+def _pages(doc: Document, menu: list, out: Output, base: tuple = ("menu",),
+           pages: dict | None = None) -> dict[str, str]:
+    """Render each menu page's Markdown; map the path as written to its slug."""
+    pages = {} if pages is None else pages
+    for i, node in enumerate(menu):
+        if "page" in node and node["page"] not in pages:
+            src = Path(doc.loc((*base, i, "page")).file).parent / node["page"]
+            slug = slugify(Path(node["page"]).stem)
+            while slug in pages.values():
+                slug += "-2"
+            pages[node["page"]] = slug
+            html = render_markdown(src.read_text(encoding="utf-8"))
+            out.add_bytes(f"pages/{slug}.html", html.encode())
+        if "children" in node:
+            _pages(doc, node["children"], out, (*base, i, "children"), pages)
+    return pages
+
+
+@functools.cache
+def _theme_files(name: str) -> tuple[tuple[str, Path], ...]:
+    """(release path, source) of the theme's templates, static files and vendored files."""
+    theme = themes.get(name)
+    assert theme is not None  # validation refused unknown themes
+    files = []
+    for sub, prefix in (("templates", "templates/theme"), ("static", "static")):
+        folder = theme.folder / sub
+        for src in sorted(p for p in folder.rglob("*") if p.is_file()):
+            files.append((f"{prefix}/{src.relative_to(folder).as_posix()}", src))
+    for item in theme.vendor:
+        files.append((f"static/{item['to']}", theme.vendor_source(item)))
+    return tuple(files)
+
+
+@functools.cache
+def _compiled_translations() -> tuple[tuple[str, bytes], ...]:
+    """Each runtime catalogue compiled to .mo, once per process."""
+    compiled = []
+    for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
+        with po.open("rb") as fh:
+            catalog = read_po(fh)
+        buf = io.BytesIO()
+        write_mo(buf, catalog)
+        compiled.append((f"translations/{po.relative_to(TRANSLATIONS).with_suffix('.mo')}",
+                         buf.getvalue()))
+    return tuple(compiled)
+
+
+def _theme_css(name: str, config: dict) -> bytes:
+    theme = themes.get(name)
+    assert theme is not None
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(theme.folder)),
+                             autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    branding = config["branding"]
+    font = branding["font"]
+    rgb = {name: ", ".join(str(int(v[i:i + 2], 16)) for i in (1, 3, 5))
+           for name, v in branding["colors"].items()}
+    return env.get_template("tokens.css.j2").render(
+        colors=branding["colors"], on_colors=branding["on_colors"], rgb=rgb,
+        font=font, font_files=theme.fonts.get(font, []),
+    ).encode()
+
+
+def collect(doc: Document) -> tuple[dict, Output]:
+    """Everything one release holds, in memory (large files by path)."""
+    out = Output()
+    config = resolve_config(doc, out)
+    theme = config["branding"]["theme"]
+    for rel, src in _theme_files(theme):
+        out.add_file(rel, src)
+    for rel, data in _compiled_translations():
+        out.add_bytes(rel, data)
+    tokens = _theme_css(theme, config)
+    script = themes.get(theme).folder / "portal.js"
+    config["static"] = {
+        "theme_css": out.add_hashed("static", "theme.css", tokens).removeprefix("static/"),
+        "portal_js": out.add_hashed("static", "portal.js", script).removeprefix("static/"),
+    }
+    for key in ("logo", "favicon", "login_image"):
+        if config["branding"][key]:
+            config["branding"][key] = config["branding"][key].removeprefix("static/")
+    for banner in config["branding"]["banners"]:
+        banner["image"] = banner["image"].removeprefix("static/")
+    overrides = doc.data.get("branding", {}).get("templates")
+    if overrides:
+        folder = Path(doc.loc(("branding", "templates")).file).parent / overrides
+        for src in sorted(p for p in folder.rglob("*") if p.is_file()):
+            out.add_file(f"templates/overrides/{src.relative_to(folder).as_posix()}", src)
+    config["generator_version"] = __version__
+    out.add_bytes("config.json", (json.dumps(config, ensure_ascii=False, indent=2) + "\n").encode())
+    return config, out
+
+
+def build(file: str, out_dir: Path) -> BuildResult:
+    """Validate and build one tenant into out_dir/<tenant.id>; raise TenantError if invalid."""
+    result = validate_file(file)
+    if result.errors or result.document is None:
+        raise TenantError(result.errors)
+    config, output = collect(result.document)
+    return write_instance(Path(out_dir) / config["tenant"]["id"], config["tenant"]["id"], output)
+
+
+def write_instance(instance: Path, tenant_id: str, output: Output) -> BuildResult:
+    """Write a release and point `release` at it; the old one stays until the swap."""
+    release_id = output.release_id()
+    releases = instance / ".releases"
+    target = releases / release_id
+    link = instance / "release"
+    current = os.readlink(link) if link.is_symlink() else None
+    if current == f".releases/{release_id}" and target.is_dir():
+        _write_if_changed(instance / "wsgi.py", WSGI.encode())
+        return BuildResult(tenant_id, instance, release_id, changed=False)
+    releases.mkdir(parents=True, exist_ok=True)
+    (instance / "data").mkdir(exist_ok=True)
+    if not target.is_dir():
+        tmp = releases / f".tmp-{release_id}-{os.getpid()}"
+        try:
+            _write_files(tmp, output)
+            os.rename(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    tmp_link = instance / f".release-{os.getpid()}"
+    if tmp_link.is_symlink():
+        tmp_link.unlink()
+    os.symlink(f".releases/{release_id}", tmp_link)
+    os.replace(tmp_link, link)  # the atomic switch
+    _write_if_changed(instance / "wsgi.py", WSGI.encode())
+    _prune(releases, keep={release_id, (current or "").removeprefix(".releases/")})
+    return BuildResult(tenant_id, instance, release_id, changed=True)
+
+
+def _write_files(root: Path, output: Output) -> None:
+    for rel, data in sorted(output.files.items()):
+        dest = root / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, Path):
+            try:
+                os.link(data, dest)  # shared, read-only files: no copy needed
+            except OSError:
+                shutil.copyfile(data, dest)
+        else:
+            dest.write_bytes(data)
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    if path.is_file() and path.read_bytes() == data:
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _prune(releases: Path, keep: set[str]) -> None:
+    for old in releases.iterdir():
+        if old.name not in keep and not old.name.startswith(".tmp-"):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def find_tenants(folder: Path) -> list[Path]:
+    """Tenant files under `folder`: */tenant.yaml and *.yaml, skipping _bases."""
+    found = [*folder.glob("*/tenant.yaml"), *folder.glob("*.yaml"), *folder.glob("*.yml")]
+    return sorted(p for p in found
+                  if not any(part.startswith("_") for part in p.relative_to(folder).parts))

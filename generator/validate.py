@@ -1,0 +1,464 @@
+"""Validate a tenant file: every problem at once, each at its file:line:col."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import colours, themes
+from .diagnostics import Diagnostic, TenantError, sort_diagnostics
+from .loader import Document, PathT, format_path, load
+from .schema import validator
+
+SECRET_KEYS = {"password", "passwd", "secret", "token", "api_key", "apikey", "access_key",
+               "private_key", "client_secret", "access_token"}
+PLACEHOLDERS = ("{customer.id}", "{customer.document}", "{customer.email}", "{unit.code}",
+                "{contract.number}")
+PLACEHOLDER_ALIASES = {
+    "{customer.cpf}": ["{customer.document}"], "{customer.cnpj}": ["{customer.document}"],
+    "{cpf}": ["{customer.document}"], "{email}": ["{customer.email}"],
+}
+IMAGE_TYPES = {".svg", ".png", ".jpg", ".jpeg", ".webp", ".gif", ".ico"}
+LOGO_WARN_BYTES = 500 * 1024
+MAX_MENU_DEPTH = 3
+YAML11_BOOLS = {"y", "n", "yes", "no", "on", "off"}
+
+TYPE_PHRASES = {
+    "string": "text", "integer": "a whole number", "number": "a number",
+    "boolean": "true or false", "array": "a list", "object": "a mapping of keys",
+    "null": "nothing",
+}
+
+
+@dataclass
+class Result:
+    """The outcome of validating one file."""
+
+    file: str
+    document: Document | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+
+class _Checker:
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.data = doc.data
+        self.out: list[Diagnostic] = []
+        self.skip_paths: set[PathT] = set()
+
+    def report(self, path: PathT, message: str, *, at_key: bool = False,
+               severity: str = "error") -> None:
+        loc = self.doc.loc(path)
+        line, column = (loc.key_line, loc.key_column) if at_key else (loc.line, loc.column)
+        self.out.append(Diagnostic(loc.file, line, column, format_path(path), message, severity))
+
+    def get(self, path: PathT, default: Any = None) -> Any:
+        node = self.data
+        for part in path:
+            if isinstance(part, int):
+                if not isinstance(node, list) or part >= len(node):
+                    return default
+            elif not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+
+# -- values as a consultant would read them -------------------------------------------------
+
+def _quoted(value: str) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:56] + '…"'
+
+
+def describe(value: Any, raw: str | None, source_line: str) -> str:
+    """'got ...' text for a value, with a hint when a YAML trap produced it."""
+    if value is None:
+        after = source_line.split(":", 1)[1] if ":" in source_line else ""
+        if "#" in after and not after.split("#", 1)[0].strip():
+            return "got null: '#' starts a YAML comment"
+        return "got nothing"
+    if isinstance(value, bool):
+        word = "true" if value else "false"
+        if raw is not None and raw.lower() in YAML11_BOOLS:
+            return f"got {word}: YAML reads {raw} as {word}; quote it"
+        return f"got {word}"
+    if isinstance(value, int):
+        if raw is not None and re.fullmatch(r"[-+]?0[0-9_]+|0o[0-7]+", raw):
+            return f"got the number {value}: YAML reads {raw} as a number and drops the " \
+                   "leading zero; quote it"
+        return f"got {value}"
+    if isinstance(value, float):
+        return f"got {raw if raw is not None else value}"
+    if isinstance(value, str):
+        if value.lower() in YAML11_BOOLS | {"true", "false"}:
+            return f"got the text {_quoted(value)}: write true or false, without quotes"
+        return f"got {_quoted(value)}"
+    if isinstance(value, list):
+        return "got a list"
+    return "got a mapping"
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+# -- schema errors ------------------------------------------------------------------------
+
+def _schema_errors(ck: _Checker) -> None:
+    for error in validator().iter_errors(ck.data):
+        _translate(ck, error)
+
+
+def _translate(ck: _Checker, error) -> None:  # noqa: C901 - one branch per keyword
+    path: PathT = tuple(error.absolute_path)
+    kind, schema, value = error.validator, error.schema, error.instance
+    loc = ck.doc.loc(path)
+    got = describe(value, loc.raw if path in ck.doc.locs else None, loc.source_line)
+    expected = schema.get("x-expected")
+    if kind == "additionalProperties":
+        allowed = list(schema.get("properties", {}))
+        for key in value:
+            if key not in allowed and (*path, key) not in ck.skip_paths:
+                hint = did_you_mean(key, allowed) or f"; allowed keys: {', '.join(allowed)}"
+                ck.report((*path, key), f'unknown key "{key}"{hint}', at_key=True)
+    elif kind == "required":
+        for key in error.validator_value:
+            if isinstance(value, dict) and key not in value:
+                ck.report(path, f'missing required key "{key}"', at_key=True)
+    elif kind == "oneOf" and all(set(s) == {"required"} for s in error.validator_value):
+        options = [s["required"][0] for s in error.validator_value]
+        found = [o for o in options if isinstance(value, dict) and o in value]
+        names = ", ".join(options)
+        detail = f"found {', '.join(found)}" if found else "found none"
+        ck.report(path, f"needs exactly one of {names} ({detail})")
+    elif kind == "type":
+        wanted = expected or _type_phrase(error.validator_value)
+        ck.report(path, f"expected {wanted} ({got})")
+    elif kind in ("pattern", "format"):
+        wanted = expected or _format_phrase(schema.get("format"))
+        ck.report(path, f"expected {wanted} ({got})")
+    elif kind == "enum":
+        choices = [str(c) for c in error.validator_value]
+        hint = did_you_mean(str(value), choices) if isinstance(value, str) else ""
+        ck.report(path, f"expected one of: {', '.join(choices)} ({got}{hint})")
+    elif kind == "const":
+        ck.report(path, f"expected {expected or json.dumps(error.validator_value)} ({got})")
+    elif kind in ("minimum", "exclusiveMinimum"):
+        word = "at least" if kind == "minimum" else "more than"
+        ck.report(path, f"must be {word} {error.validator_value} ({got})")
+    elif kind in ("maximum", "exclusiveMaximum"):
+        word = "at most" if kind == "maximum" else "less than"
+        ck.report(path, f"must be {word} {error.validator_value} ({got})")
+    elif kind == "minLength":
+        ck.report(path, "must not be empty")
+    elif kind == "minItems":
+        ck.report(path, f"needs at least {error.validator_value} item(s)")
+    elif kind == "uniqueItems":
+        ck.report(path, "lists the same item more than once")
+    else:  # a keyword the schema may gain later: still a plain sentence
+        ck.report(path, f"is not valid here ({got})")
+
+
+def _type_phrase(types: Any) -> str:
+    names = types if isinstance(types, list) else [types]
+    return " or ".join(TYPE_PHRASES.get(n, n) for n in names)
+
+
+def _format_phrase(fmt: str | None) -> str:
+    return {
+        "email": "an e-mail address like \"atendimento@empresa.com.br\"",
+        "iana-timezone": "an IANA time zone like \"America/Sao_Paulo\"",
+    }.get(fmt or "", "a value of the right form")
+
+
+# -- checks the schema cannot express --------------------------------------------------------
+
+def _secrets(ck: _Checker, node: Any, path: PathT) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            lowered = key.lower()
+            bare = lowered.rsplit("_", 1)[-1] if lowered not in SECRET_KEYS else lowered
+            if (lowered in SECRET_KEYS or bare in SECRET_KEYS) and not lowered.endswith("_env") \
+                    and value not in (None, ""):
+                ck.skip_paths.add((*path, key))
+                ck.report((*path, key),
+                          f"a secret is written in clear; name an environment variable instead, "
+                          f"e.g. {key}_env: {_env_example(ck)}", at_key=True)
+            else:
+                _secrets(ck, value, (*path, key))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            _secrets(ck, item, (*path, i))
+
+
+def _env_example(ck: _Checker) -> str:
+    tenant_id = ck.get(("tenant", "id"))
+    prefix = re.sub(r"[^A-Z0-9]", "_", tenant_id.upper()) if isinstance(tenant_id, str) else "TENANT"
+    return f"{prefix}_SMTP_PASSWORD"
+
+
+def _file_exists(ck: _Checker, path: PathT, *, kinds: set[str] | None = None,
+                 folder: bool = False) -> Path | None:
+    value = ck.get(path)
+    if not isinstance(value, str) or not value:
+        return None
+    target = Path(ck.doc.loc(path).file).parent / value
+    if folder:
+        if not target.is_dir():
+            ck.report(path, f"folder not found: {_show(target)}")
+            return None
+        return target
+    if not target.is_file():
+        ck.report(path, f"file not found: {_show(target)}")
+        return None
+    if kinds and target.suffix.lower() not in kinds:
+        ck.report(path, f"expected one of {', '.join(sorted(kinds))} (got {target.name})")
+    return target
+
+
+def _show(path: Path) -> str:
+    from .diagnostics import display_path
+
+    return display_path(str(path))
+
+
+def _files(ck: _Checker) -> None:
+    logo = _file_exists(ck, ("branding", "logo"), kinds=IMAGE_TYPES)
+    if logo is not None and logo.stat().st_size > LOGO_WARN_BYTES:
+        size = logo.stat().st_size // 1024
+        ck.report(("branding", "logo"), f"the logo is {size} KB; keep it under 500 KB so "
+                  "pages load fast on a phone", severity="warning")
+    _file_exists(ck, ("branding", "favicon"), kinds=IMAGE_TYPES)
+    _file_exists(ck, ("branding", "login_image"), kinds=IMAGE_TYPES)
+    for i, _ in enumerate(_list(ck.get(("branding", "banners")))):
+        _file_exists(ck, ("branding", "banners", i, "image"), kinds=IMAGE_TYPES)
+    _file_exists(ck, ("branding", "templates"), folder=True)
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _unique(ck: _Checker, items: list, base: PathT, key: str, what: str) -> None:
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        ident = _dict(item).get(key)
+        if not isinstance(ident, str):
+            continue
+        if ident in seen:
+            ck.report((*base, i, key), f'{what} "{ident}" is used twice '
+                      f"(first at {format_path((*base, seen[ident]))})")
+        else:
+            seen[ident] = i
+
+
+def _service_tree(ck: _Checker) -> dict[str, dict[str, Any]]:
+    """Check ids and fields; return {division id: {request id: request}}."""
+    groups = _list(ck.get(("divisions",)))
+    _unique(ck, groups, ("divisions",), "group", "group id")
+    tree: dict[str, dict[str, Any]] = {}
+    first_at: dict[str, PathT] = {}
+    for g, group in enumerate(groups):
+        for d, division in enumerate(_list(_dict(group).get("divisions"))):
+            dpath: PathT = ("divisions", g, "divisions", d)
+            ident = _dict(division).get("id")
+            if isinstance(ident, str):
+                if ident in first_at:
+                    ck.report((*dpath, "id"), f'division id "{ident}" is used twice '
+                              f"(first at {format_path(first_at[ident])}); ids are unique "
+                              "across all groups")
+                else:
+                    first_at[ident] = dpath
+                    tree[ident] = {}
+            requests = _list(_dict(division).get("requests"))
+            _unique(ck, requests, (*dpath, "requests"), "id", "request id")
+            for r, request in enumerate(requests):
+                rpath: PathT = (*dpath, "requests", r)
+                if isinstance(ident, str) and isinstance(_dict(request).get("id"), str):
+                    tree[ident].setdefault(request["id"], request)
+                fields = _list(_dict(request).get("fields"))
+                _unique(ck, fields, (*rpath, "fields"), "id", "field id")
+                for f, fdef in enumerate(fields):
+                    _field(ck, _dict(fdef), (*rpath, "fields", f))
+    return tree
+
+
+def _field(ck: _Checker, fdef: dict, path: PathT) -> None:
+    kind = fdef.get("type")
+    if kind in ("select", "multiselect") and "options" not in fdef:
+        ck.report(path, f"a {kind} field needs options")
+    if "options" in fdef and kind not in ("select", "multiselect"):
+        ck.report((*path, "options"), "only select and multiselect fields have options",
+                  at_key=True)
+    for key in ("min", "max"):
+        if key in fdef and kind != "number":
+            ck.report((*path, key), f"only number fields have {key}", at_key=True)
+    for key in ("multiple", "accept"):
+        if key in fdef and kind != "file":
+            ck.report((*path, key), f"only file fields have {key}", at_key=True)
+    low, high = fdef.get("min"), fdef.get("max")
+    if _is_num(low) and _is_num(high) and low > high:
+        ck.report((*path, "min"), f"min ({low}) is greater than max ({high})")
+
+
+def _is_num(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _request_ref(ck: _Checker, path: PathT, tree: dict[str, dict[str, Any]]) -> None:
+    ref = ck.get(path)
+    if not isinstance(ref, dict):
+        return
+    division, request = ref.get("division"), ref.get("request")
+    if not isinstance(division, str) or not isinstance(request, str):
+        return
+    if division not in tree:
+        hint = did_you_mean(division, list(tree))
+        ck.report((*path, "division"), f'no division "{division}" in the service tree{hint}')
+    elif request not in tree[division]:
+        hint = did_you_mean(request, list(tree[division]))
+        ck.report((*path, "request"), f'division "{division}" has no request "{request}"{hint}')
+
+
+def _modules(ck: _Checker, tree: dict[str, dict[str, Any]]) -> None:
+    modules = _dict(ck.get(("modules",)))
+    items = _list(_dict(modules.get("finance")).get("items"))
+    _unique(ck, items, ("modules", "finance", "items"), "id", "finance item id")
+    for i, item in enumerate(items):
+        _request_ref(ck, ("modules", "finance", "items", i, "ticket"), tree)
+        url = _dict(item).get("url")
+        if isinstance(url, str):
+            _placeholders(ck, ("modules", "finance", "items", i, "url"), url)
+    profile = _dict(modules.get("profile"))
+    _request_ref(ck, ("modules", "profile", "change_request"), tree)
+    if profile.get("editable") and "change_request" not in profile:
+        ck.report(("modules", "profile"), "editable fields need a change_request "
+                  "(the division and request that a change opens)")
+    questions = _list(_dict(modules.get("survey")).get("questions"))
+    _unique(ck, questions, ("modules", "survey", "questions"), "id", "question id")
+    for i, q in enumerate(questions):
+        q = _dict(q)
+        if q.get("type") in ("choice", "multichoice") and "options" not in q:
+            ck.report(("modules", "survey", "questions", i), f"a {q['type']} question needs options")
+    scheduling = _dict(modules.get("scheduling"))
+    _unique(ck, _list(scheduling.get("types")), ("modules", "scheduling", "types"), "id",
+            "appointment type id")
+    hours = _dict(scheduling.get("hours"))
+    start, end = hours.get("start"), hours.get("end")
+    if isinstance(start, str) and isinstance(end, str) and re.fullmatch(r"\d\d:\d\d", start) \
+            and re.fullmatch(r"\d\d:\d\d", end) and start >= end:
+        ck.report(("modules", "scheduling", "hours", "end"),
+                  f"end ({end}) must be later than start ({start})")
+
+
+def _placeholders(ck: _Checker, path: PathT, url: str) -> None:
+    for found in re.findall(r"\{[^}]*\}", url):
+        if found not in PLACEHOLDERS:
+            close = PLACEHOLDER_ALIASES.get(found) or difflib.get_close_matches(
+                found, PLACEHOLDERS, n=1, cutoff=0.75)
+            hint = f'; did you mean "{close[0]}"?' if close else ""
+            ck.report(path, f"unknown placeholder {found}; use {', '.join(PLACEHOLDERS)}{hint}")
+
+
+def _menu(ck: _Checker, theme_name: str) -> None:
+    enabled = set(_dict(ck.get(("modules",))))
+    groups = {g.get("group") for g in map(_dict, _list(ck.get(("divisions",))))}
+    icons = themes.icon_names(theme_name)
+
+    def walk(nodes: list, base: PathT, depth: int) -> None:
+        for i, node in enumerate(nodes):
+            node, path = _dict(node), (*base, i)
+            if depth > MAX_MENU_DEPTH:
+                ck.report(path, f"the menu is at most {MAX_MENU_DEPTH} levels deep")
+                continue
+            module = node.get("module")
+            if isinstance(module, str) and module not in enabled and \
+                    module in _module_names():
+                ck.report((*path, "module"), f'module "{module}" is not enabled; add it under '
+                          "modules or remove this entry")
+            group = node.get("division_group")
+            if isinstance(group, str) and group not in groups:
+                hint = did_you_mean(group, [g for g in groups if isinstance(g, str)])
+                ck.report((*path, "division_group"), f'no division group "{group}"{hint}')
+            icon = node.get("icon")
+            if icons and isinstance(icon, str) and icon not in icons:
+                hint = did_you_mean(icon, sorted(icons))
+                ck.report((*path, "icon"), f'no icon "{icon}" in Bootstrap Icons{hint}')
+            if "page" in node:
+                _file_exists(ck, (*path, "page"), kinds={".md", ".markdown"})
+            walk(_list(node.get("children")), (*path, "children"), depth + 1)
+
+    walk(_list(ck.get(("menu",))), ("menu",), 1)
+
+
+def _module_names() -> list[str]:
+    from .schema import load_schema
+
+    return list(load_schema()["properties"]["modules"]["properties"])
+
+
+def _branding(ck: _Checker) -> str:
+    name = ck.get(("branding", "theme"), "default")
+    if not isinstance(name, str):
+        return "default"
+    theme = themes.get(name)
+    if theme is None:
+        hint = did_you_mean(name, themes.available())
+        ck.report(("branding", "theme"), f'no theme "{name}" under themes/{hint}')
+        return "default"
+    font = ck.get(("branding", "font"))
+    if isinstance(font, str) and font != "system" and font not in theme.fonts:
+        offered = ", ".join([*theme.fonts, "system"])
+        ck.report(("branding", "font"), f'theme "{name}" does not ship the font "{font}"; '
+                  f"use one of: {offered}")
+    text, background = ck.get(("branding", "colors", "text")), ck.get(
+        ("branding", "colors", "background"))
+    pattern = re.compile(r"^#[0-9A-Fa-f]{6}$")
+    if isinstance(text, str) and isinstance(background, str) and pattern.match(text) \
+            and pattern.match(background):
+        ratio = colours.contrast(text, background)
+        if ratio < colours.AA:
+            ck.report(("branding", "colors", "text"),
+                      f"text {text} on background {background} has contrast {ratio:.2f}:1, "
+                      "under the WCAG AA minimum of 4.5:1", severity="warning")
+    return name
+
+
+def check_document(doc: Document) -> list[Diagnostic]:
+    """Every diagnostic for a loaded document, sorted by file and position."""
+    ck = _Checker(doc)
+    _secrets(ck, doc.data, ())
+    _schema_errors(ck)
+    theme_name = _branding(ck)
+    _files(ck)
+    tree = _service_tree(ck)
+    _modules(ck, tree)
+    _menu(ck, theme_name)
+    return sort_diagnostics([*doc.warnings, *ck.out])
+
+
+def validate_file(file: str) -> Result:
+    """Load and check one tenant file (and its bases)."""
+    try:
+        doc = load(file)
+    except TenantError as exc:
+        return Result(file, None, sort_diagnostics(exc.diagnostics))
+    return Result(file, doc, check_document(doc))

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+
+class LoginForm(FlaskForm):
+    identifier = StringField(_l("E-mail or CPF/CNPJ"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+    kind = HiddenField(default="client")
+
+
+class ForgotForm(FlaskForm):
+    identifier = StringField(_l("E-mail or CPF/CNPJ"), validators=[DataRequired(), Length(max=254)])
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(), Length(min=8, max=128, message=_l("Use 8 to 128 characters."))])
+    confirm = PasswordField(_l("Repeat the new password"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The passwords do not match."))])
+
+    def validate_password(self, field) -> None:
+        if len(set(field.data)) < 4:
+            raise ValidationError(_l("This password is too easy to guess."))

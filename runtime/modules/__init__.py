@@ -1,0 +1,51 @@
+"""Portal modules: one blueprint package each, registered only when the tenant enables it.
+
+A new module is one new folder plus one line in REGISTRY.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import Blueprint, Flask
+
+
+@dataclass(frozen=True)
+class StaffLink:
+    label: str  # a lazy_gettext string
+    endpoint: str
+    icon: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What create_app needs to know of a module."""
+
+    name: str
+    blueprint: Blueprint
+    endpoint: str | None  # where its menu entry points
+    staff_links: tuple[StaffLink, ...] = field(default_factory=tuple)
+
+
+def _registry() -> dict[str, Manifest]:
+    from .faq import manifest as faq
+    from .notices import manifest as notices
+    from .pages import manifest as pages
+
+    return {m.name: m for m in (notices, faq, pages)}
+
+
+def register_modules(app: Flask) -> None:
+    """Register the blueprints of the modules the tenant enables (and pages, when used)."""
+    portal = app.extensions["portal"]
+    registry = _registry()
+    enabled = [name for name in portal["modules"] if name in registry]
+    if portal["pages"]:
+        enabled.append("pages")
+    missing = [name for name in portal["modules"] if name not in registry]
+    if missing:
+        app.logger.info("modules without screens in this release: %s", ", ".join(missing))
+    manifests = [registry[name] for name in enabled]
+    for manifest in manifests:
+        app.register_blueprint(manifest.blueprint)
+    app.extensions["portal_modules"] = {m.name: m for m in manifests}

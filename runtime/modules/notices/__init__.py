@@ -1,0 +1,15 @@
+"""Notices: announcements on a timeline, published by staff for a period."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_babel import lazy_gettext as _l
+
+from .. import Manifest, StaffLink
+
+bp = Blueprint("notices", __name__, template_folder="templates")
+
+from . import models, routes  # noqa: E402,F401
+
+manifest = Manifest("notices", bp, "notices.index",
+                    (StaffLink(_l("Notices"), "notices.staff_list", "megaphone"),))

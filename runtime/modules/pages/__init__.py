@@ -1,0 +1,37 @@
+"""Pages: Markdown files named by menu nodes, rendered and sanitised at build time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, render_template
+from flask_login import login_required
+from markupsafe import Markup
+
+from .. import Manifest
+
+bp = Blueprint("pages", __name__, template_folder="templates")
+
+
+@bp.get("/pages/<slug>")
+@login_required
+def show(slug: str):
+    if slug not in current_app.extensions["portal"]["pages"]:
+        abort(404)
+    release = Path(current_app.instance_path) / "release"
+    html = (release / "pages" / f"{slug}.html").read_text(encoding="utf-8")
+    title = _label(current_app.extensions["portal"]["menu"], slug) or slug
+    return render_template("pages/page.html", content=Markup(html), slug=slug, page_title=title)
+
+
+def _label(nodes: list[dict], slug: str) -> str | None:
+    for node in nodes:
+        if node["kind"] == "page" and node["target"] == slug:
+            return node["label"]
+        found = _label(node["children"], slug)
+        if found:
+            return found
+    return None
+
+
+manifest = Manifest("pages", bp, None)

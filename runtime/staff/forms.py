@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from ..brdocs import is_document
+
+
+class ClientForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    document = StringField(_l("CPF or CNPJ"), validators=[Optional(), Length(max=20)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
+    role = SelectField(_l("Role"), choices=[])
+    send_invite = BooleanField(_l("Send the first-access link by e-mail now"), default=True)
+
+    def validate_document(self, field) -> None:
+        if field.data and not is_document(field.data):
+            raise ValidationError(_l("Not a valid CPF or CNPJ (check the digits)."))

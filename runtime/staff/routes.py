@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from ..auth.routes import send_link
+from ..brdocs import digits
+from ..extensions import db
+from ..models import User
+from . import bp, staff_required
+from .forms import ClientForm
+
+ROLE_LABELS = {"client": _l("Client"), "syndic": _l("Building manager (syndic)"),
+               "staff": _l("Staff"), "admin": _l("Administrator")}
+
+
+@bp.get("/")
+@staff_required
+def dashboard():
+    counts = dict(db.session.execute(
+        select(User.role, func.count(User.id)).group_by(User.role)).all())
+    waiting = db.session.scalar(select(func.count(User.id)).where(
+        User.role.in_(("client", "syndic")), User.password_hash.is_(None), User.active))
+    modules = current_app.extensions["portal_modules"]
+    return render_template("staff/dashboard.html", counts=counts, waiting=waiting,
+                           modules=modules)
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    roles = ["client", "syndic"]
+    if current_user.role == "admin":
+        roles += ["staff", "admin"]
+    return [(r, str(ROLE_LABELS[r])) for r in roles]
+
+
+@bp.get("/clients")
+@staff_required
+def clients():
+    query = select(User).order_by(User.name)
+    text = request.args.get("q", "").strip()
+    if text:
+        like = f"%{text.lower()}%"
+        conditions = [func.lower(User.name).like(like), func.lower(User.email).like(like)]
+        if digits(text):
+            conditions.append(User.document.like(f"%{digits(text)}%"))
+        query = query.where(or_(*conditions))
+    page = db.paginate(query, per_page=25, error_out=False)
+    return render_template("staff/clients.html", page=page, q=text, roles=ROLE_LABELS)
+
+
+def _taken(form: ClientForm, user: User | None) -> bool:
+    email = form.email.data.strip().lower()
+    clash = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    if clash and clash is not user:
+        form.email.errors.append(_("Another account uses this e-mail."))
+    document = digits(form.document.data or "")
+    if document:
+        other = db.session.scalar(select(User).where(User.document == document))
+        if other and other is not user:
+            form.document.errors.append(_("Another account uses this CPF/CNPJ."))
+    return bool(form.email.errors or form.document.errors)
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@staff_required
+def client_new():
+    form = ClientForm()
+    form.role.choices = _role_choices()
+    if form.validate_on_submit() and not _taken(form, None):
+        user = User(role=form.role.data)
+        _apply(user, form)
+        db.session.add(user)
+        db.session.commit()
+        flash(_("Account created for %(name)s.", name=user.name), "success")
+        if form.send_invite.data:
+            _invite(user)
+        return redirect(url_for("staff.client", user_id=user.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/client_form.html", form=form, user=None), status
+
+
+def _apply(user: User, form: ClientForm) -> None:
+    user.name = form.name.data.strip()
+    user.email = form.email.data.strip().lower()
+    user.document = digits(form.document.data or "") or None
+    user.phone = (form.phone.data or "").strip() or None
+    user.role = form.role.data
+
+
+def _invite(user: User) -> None:
+    purpose = "reset" if user.has_password else "first-access"
+    if send_link(user, purpose):
+        flash(_("Link sent to %(email)s.", email=user.email), "success")
+    else:
+        flash(_("The e-mail server refused the message; try again later."), "danger")
+
+
+@bp.route("/clients/<int:user_id>", methods=["GET", "POST"])
+@staff_required
+def client(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if user.is_staff and current_user.role != "admin":
+        return render_template("errors/error.html", code=403,
+                               message=_("Only administrators manage staff accounts.")), 403
+    form = ClientForm(obj=user)
+    form.role.choices = _role_choices()
+    if form.validate_on_submit() and not _taken(form, user):
+        _apply(user, form)
+        db.session.commit()
+        flash(_("Changes saved."), "success")
+        return redirect(url_for("staff.client", user_id=user.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/client_form.html", form=form, user=user), status
+
+
+@bp.post("/clients/<int:user_id>/invite")
+@staff_required
+def client_invite(user_id: int):
+    user = db.get_or_404(User, user_id)
+    _invite(user)
+    return redirect(url_for("staff.client", user_id=user.id))
+
+
+@bp.post("/clients/<int:user_id>/toggle")
+@staff_required
+def client_toggle(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if user.id == current_user.id:
+        flash(_("You cannot deactivate your own account."), "danger")
+    elif user.is_staff and current_user.role != "admin":
+        flash(_("Only administrators manage staff accounts."), "danger")
+    else:
+        user.active = not user.active
+        db.session.commit()
+        flash(_("Account activated.") if user.active else _("Account deactivated."), "success")
+    return redirect(url_for("staff.client", user_id=user.id))

@@ -1,0 +1,98 @@
+"""Home page, health check, template context and error pages."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from .brdocs import format_document
+from .extensions import db
+from .menu import build_menu
+
+SOCIAL_ICONS = {"facebook": "facebook", "instagram": "instagram", "linkedin": "linkedin",
+                "youtube": "youtube", "x": "twitter-x", "tiktok": "tiktok",
+                "whatsapp": "whatsapp", "telegram": "telegram", "website": "globe"}
+SOCIAL_NAMES = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn",
+                "youtube": "YouTube", "x": "X", "tiktok": "TikTok", "whatsapp": "WhatsApp",
+                "telegram": "Telegram", "website": "Site"}
+
+
+def social_links(social: dict) -> list[dict]:
+    links = []
+    for network, value in social.items():
+        href = value
+        if network == "whatsapp":
+            href = "https://wa.me/" + "".join(c for c in value if c.isdigit())
+        links.append({"network": network, "href": href, "icon": SOCIAL_ICONS[network],
+                      "name": SOCIAL_NAMES[network]})
+    return links
+
+
+def _context() -> dict:
+    portal = current_app.extensions["portal"]
+    return {
+        "tenant": portal["tenant"],
+        "branding": portal["branding"],
+        "features": portal["features"],
+        "portal_static": portal["static"],
+        "html_lang": portal["tenant"]["locale"],
+        "social_links": social_links(portal["social"]),
+        "portal_menu": build_menu,
+        "staff_links": [link for m in current_app.extensions["portal_modules"].values()
+                        for link in m.staff_links],
+    }
+
+
+def home():
+    if current_user.is_staff:
+        return redirect(url_for("staff.dashboard"))
+    portal = current_app.extensions["portal"]
+    latest = []
+    if "notices" in current_app.extensions["portal_modules"]:
+        from .modules.notices.models import visible_now
+
+        latest = db.session.scalars(visible_now().limit(3)).all()
+    return render_template("home.html", banners=portal["branding"]["banners"], latest=latest)
+
+
+def healthz():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok", "tenant": current_app.extensions["portal"]["tenant"]["id"]}
+
+
+def _error(exc: HTTPException):
+    messages = {
+        400: _("The request could not be understood."),
+        403: _("You do not have access to this page."),
+        404: _("This page does not exist, or is not available to you."),
+        405: _("This action is not allowed here."),
+        413: _("The file is too large. Send a smaller file."),
+        429: _("Too many attempts. Wait a few minutes and try again."),
+        500: _("Something went wrong on our side. Please try again in a moment."),
+    }
+    code = exc.code or 500
+    if code < 400:  # routing redirects are HTTPExceptions too
+        return exc
+    message = messages.get(code, exc.description)
+    if request.accept_mimetypes.best == "application/json":
+        return {"error": message}, code
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def _csrf_error(exc: CSRFError):
+    message = _("This form has expired or was not sent from the portal. Reload the page and "
+                "try again; nothing was saved.")
+    return render_template("errors/error.html", code=400, message=message), 400
+
+
+def init_app(app: Flask) -> None:
+    app.add_url_rule("/", "home", login_required(home))
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.context_processor(_context)
+    app.jinja_env.filters["format_document"] = format_document
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _error)

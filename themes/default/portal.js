@@ -1,0 +1,45 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  // Rich-text editor: a contenteditable area kept in sync with the form's textarea.
+  // The server sanitises whatever arrives, so this only has to be convenient.
+  function youtubeEmbed(url) {
+    var m = /^https?:\/\/(?:www\.|m\.)?(?:youtube\.com\/(?:watch\?v=|shorts\/|embed\/)|youtu\.be\/)([A-Za-z0-9_-]{6,20})/.exec(url.trim());
+    return m ? "https://www.youtube-nocookie.com/embed/" + m[1] : null;
+  }
+
+  function setupEditor(editor) {
+    var source = document.getElementById(editor.dataset.richEditor);
+    var area = editor.querySelector(".rich-area");
+    if (!source || !area) return;
+    area.innerHTML = source.value;
+    editor.classList.add("ready");
+    var sync = function () { source.value = area.innerHTML; };
+    area.addEventListener("input", sync);
+    editor.querySelectorAll("[data-cmd]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var cmd = button.dataset.cmd;
+        area.focus();
+        if (cmd === "link" || cmd === "image" || cmd === "youtube") {
+          var url = window.prompt(button.dataset.prompt || "", "https://");
+          if (!url || url === "https://") return;
+          if (cmd === "link") document.execCommand("createLink", false, url);
+          if (cmd === "image") document.execCommand("insertImage", false, url);
+          if (cmd === "youtube") {
+            var embed = youtubeEmbed(url);
+            if (!embed) { window.alert(button.dataset.invalid); return; }
+            document.execCommand("insertHTML", false,
+              '<div class="ratio ratio-16x9"><iframe src="' + embed + '" title="YouTube" allowfullscreen></iframe></div><p></p>');
+          }
+        } else {
+          document.execCommand(cmd, false, button.dataset.value || null);
+        }
+        sync();
+      });
+    });
+    source.form && source.form.addEventListener("submit", sync);
+  }
+
+  document.querySelectorAll("[data-rich-editor]").forEach(setupEditor);
+})();
