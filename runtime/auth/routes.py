@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
@@ -26,6 +27,7 @@ def load_user(user_id: str) -> User | None:
 
 login_manager.login_view = "auth.login"
 login_manager.login_message_category = "info"
+login_manager.login_message = _l("Please log in to access this page.")
 
 
 def find_user(identifier: str) -> User | None:
