@@ -81,7 +81,7 @@ class _Walker:
     def walk(self, node: Node, path: PathT, key_mark: Mark, active: set) -> Any:
         self.count += 1
         if self.count > MAX_VALUES:
-            raise _TooBig(node)
+            raise _TooBig(self.locs[path[:1]] if path[:1] in self.locs else None, path[:1])
         raw = node.value if isinstance(node, ScalarNode) else None
         # An empty value has no position of its own: point at its key.
         mark = key_mark if raw == "" and _tag(node).endswith(":null") else node.start_mark
@@ -160,8 +160,10 @@ class _Walker:
 
 
 class _TooBig(Exception):
-    def __init__(self, node: Node):
-        self.node = node
+    """Raised at the top-level key whose value expands past MAX_VALUES."""
+
+    def __init__(self, loc: Loc | None, path: PathT):
+        self.loc, self.path = loc, path
 
 
 def _yaml() -> YAML:
@@ -230,9 +232,9 @@ def parse(file: str) -> Document:
     try:
         data = walker.walk(node, (), node.start_mark, set())
     except _TooBig as big:
-        mark = big.node.start_mark
+        line, column = (big.loc.key_line, big.loc.key_column) if big.loc else (1, 1)
         raise TenantError([Diagnostic(
-            file, mark.line + 1, mark.column + 1, "",
+            file, line, column, format_path(big.path),
             f"the file expands to more than {MAX_VALUES:,} values through anchors and aliases "
             "(an alias bomb?); write it without aliases that multiply",
         )]) from None

@@ -351,7 +351,7 @@ def _modules(ck: _Checker, tree: dict[str, dict[str, Any]]) -> None:
     _request_ref(ck, ("modules", "profile", "change_request"), tree)
     if profile.get("editable") and "change_request" not in profile:
         ck.report(("modules", "profile"), "editable fields need a change_request "
-                  "(the division and request that a change opens)")
+                  "(the division and request that a change opens)", at_key=True)
     questions = _list(_dict(modules.get("survey")).get("questions"))
     _unique(ck, questions, ("modules", "survey", "questions"), "id", "question id")
     for i, q in enumerate(questions):
@@ -429,8 +429,20 @@ def _branding(ck: _Checker) -> str:
         offered = ", ".join([*theme.fonts, "system"])
         ck.report(("branding", "font"), f'theme "{name}" does not ship the font "{font}"; '
                   f"use one of: {offered}")
-    text, background = ck.get(("branding", "colors", "text")), ck.get(
-        ("branding", "colors", "background"))
+    _contrast(ck)
+    return name
+
+
+def _contrast(ck: _Checker) -> None:
+    """Warn when a colour pair the consultant set (one side may be a default) is hard to read."""
+    from .schema import load_schema
+
+    colour_schema = load_schema()["properties"]["branding"]["properties"]["colors"]["properties"]
+    given = _dict(ck.get(("branding", "colors")))
+    if "text" not in given and "background" not in given:
+        return
+    text = given.get("text", colour_schema["text"]["default"])
+    background = given.get("background", colour_schema["background"]["default"])
     pattern = re.compile(r"^#[0-9A-Fa-f]{6}$")
     if isinstance(text, str) and isinstance(background, str) and pattern.match(text) \
             and pattern.match(background):
@@ -439,7 +451,6 @@ def _branding(ck: _Checker) -> str:
             ck.report(("branding", "colors", "text"),
                       f"text {text} on background {background} has contrast {ratio:.2f}:1, "
                       "under the WCAG AA minimum of 4.5:1", severity="warning")
-    return name
 
 
 def check_document(doc: Document) -> list[Diagnostic]:

@@ -1,0 +1,188 @@
+"""Fixtures: tenant_file -> built_instance -> app -> client / auth / runner."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PG_ADMIN_URL = os.environ.get("PORTAL_TEST_POSTGRES",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _outbox_mail(monkeypatch):
+    monkeypatch.setenv("PORTAL_MAIL", "outbox")
+    monkeypatch.delenv("PORTAL_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)
+
+
+@pytest.fixture
+def tenant_dir(tmp_path) -> Path:
+    """A writable copy of the minimal tenant."""
+    target = tmp_path / "tenants" / "minimal"
+    shutil.copytree(FIXTURES / "tenants" / "minimal", target)
+    return target
+
+
+@pytest.fixture
+def tenant_file(tenant_dir) -> Path:
+    return tenant_dir / "tenant.yaml"
+
+
+@pytest.fixture
+def built_instance(tenant_file, tmp_path) -> Path:
+    from generator.build import build
+
+    return build(str(tenant_file), tmp_path / "build").instance
+
+
+# -- databases ---------------------------------------------------------------------------
+
+def _postgres_available() -> str | None:
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return str(exc).splitlines()[0]
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throw-away PostgreSQL database for this test session."""
+    import sqlalchemy
+
+    problem = _postgres_available()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required under CI and unreachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, built_instance) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{built_instance / 'data' / 'portal.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def make_app(instance: Path, db_url: str | None = None, **config):
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from runtime import create_app
+    from runtime.extensions import db
+
+    test_config = {"TESTING": True, **config}
+    if db_url:
+        test_config["SQLALCHEMY_DATABASE_URI"] = db_url
+    app = create_app(instance, test_config)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":  # start every test from an empty schema
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade(directory=app.extensions["migrate"].directory)
+    return app
+
+
+@pytest.fixture
+def app(built_instance, db_url):
+    application = make_app(built_instance, db_url)
+    yield application
+    from runtime.extensions import db
+
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_app(built_instance):
+    """For tests whose subject is not the database."""
+    return make_app(built_instance)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def submit(client, url: str, data: dict, *, page: str | None = None, **kwargs):
+    """GET the form page (for its CSRF token), then POST the form to `url`."""
+    html = client.get(page or url).get_data(as_text=True)
+    return client.post(url, data={**data, "csrf_token": csrf_token(html)}, **kwargs)
+
+
+def add_user(app, email="maria@example.com", role="client", password=PASSWORD, **kwargs):
+    from runtime.accounts import create_account
+
+    with app.app_context():
+        user = create_account(email=email, name=kwargs.pop("name", "Maria Souza"), role=role,
+                              password=password, **kwargs)
+        return user.id
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, identifier="maria@example.com", password=PASSWORD, kind="client"):
+        return submit(self.client, "/login", {"identifier": identifier, "password": password,
+                                               "kind": kind})
+
+    def logout(self):
+        return submit(self.client, "/logout", {}, page="/")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+def outbox(app) -> list:
+    """The e-mails written to the instance's outbox, oldest first."""
+    from email import message_from_bytes, policy
+
+    folder = Path(app.config["PORTAL_OUTBOX_DIR"])
+    files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
+
+
+def mail_link(message) -> str:
+    body = message.get_body(("plain",)).get_content()
+    match = re.search(r"https?://\S+/(first-access|reset)/\S+", body)
+    assert match, body
+    return "/" + match.group(0).split("/", 3)[3]
