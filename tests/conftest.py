@@ -142,7 +142,7 @@ def csrf_token(html: str) -> str:
 
 def submit(client, url: str, data: dict, *, page: str | None = None, **kwargs):
     """GET the form page (for its CSRF token), then POST the form to `url`."""
-    html = client.get(page or url).get_data(as_text=True)
+    html = client.get(page or url, follow_redirects=True).get_data(as_text=True)
     return client.post(url, data={**data, "csrf_token": csrf_token(html)}, **kwargs)
 
 
