@@ -1,0 +1,130 @@
+"""The client portal shell: menu, modules, theme, language, headers, errors."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from generator.build import build
+from tests.conftest import ROOT, AuthActions, add_user, make_app
+
+
+def _menu_links(html: str) -> list[str]:
+    return re.findall(r'class="portal-nav-link[^"]*" href="([^"]+)"', html)
+
+
+def test_menu_follows_the_tenant_tree(sqlite_app):
+    add_user(sqlite_app)
+    client = sqlite_app.test_client()
+    AuthActions(client).login()
+    html = client.get("/faq").get_data(as_text=True)
+    assert _menu_links(html) == ["/", "/notices", "/faq", "https://minimal.example"]
+    assert re.search(r'portal-nav-link active" href="/faq"', html)
+    assert 'href="https://minimal.example"\n       \n       target="_blank"' in html or \
+        'target="_blank" rel="noopener noreferrer"' in html
+    assert "Where are my documents?" in html and "<strong>Documents</strong>" in html
+
+
+def test_a_module_absent_from_the_tenant_has_no_route_and_no_entry(tenant_file, tmp_path):
+    text = tenant_file.read_text()
+    text = text.replace("  faq:\n    items:\n      - q: Where are my documents?\n"
+                        "        a: In **Documents**.\n", "")
+    text = text.replace("  - { label: Help, icon: question-circle, module: faq }\n", "")
+    tenant_file.write_text(text)
+    app = make_app(build(str(tenant_file), tmp_path / "b").instance)
+    add_user(app)
+    client = app.test_client()
+    AuthActions(client).login()
+    assert client.get("/faq").status_code == 404
+    assert "/faq" not in _menu_links(client.get("/").get_data(as_text=True))
+
+
+def test_the_demo_tenant_expands_menus_pages_and_overrides(tmp_path):
+    app = make_app(build(str(ROOT / "tenants/aurora/tenant.yaml"), tmp_path).instance)
+    add_user(app)
+    client = app.test_client()
+    AuthActions(client).login()
+    html = client.get("/pages/manual").get_data(as_text=True)
+    assert "Manual do proprietário" in html and "<h2>Garantias</h2>" in html
+    assert "CRECI-SP 12345-J" in html  # the tenant's footer override
+    assert 'aria-label="WhatsApp"' in html and "https://wa.me/5511940001234" in html
+    assert '<html lang="pt-BR">' in html and "Sair" in html  # pt-BR interface
+    home = client.get("/").get_data(as_text=True)
+    assert "carousel" in home and 'alt="Entrega de chaves do Residencial Jardins"' in home
+
+
+def test_division_groups_expand_to_divisions_accessible_to_clients(tmp_path):
+    from flask import Blueprint
+
+    app = make_app(build(str(ROOT / "tenants/aurora/tenant.yaml"), tmp_path).instance)
+    probe = Blueprint("service", __name__)  # the screen that issue #3 brings
+    probe.add_url_rule("/contact/<division_id>", "division", lambda division_id: division_id)
+    app.register_blueprint(probe)
+    with app.test_request_context("/contact/assistencia"):
+        from runtime.menu import build_menu
+
+        [group] = [e for e in build_menu() if e.label == "Entrar em contato"]
+        assert [(c.label, c.href, c.active) for c in group.children] == [
+            ("Assistência Técnica", "/contact/assistencia", True),
+            ("Relacionamento", "/contact/relacionamento", False),
+        ]  # Financeiro is staff-only
+        assert group.open
+
+
+def test_english_tenant_speaks_english_and_shows_local_dates(sqlite_app):
+    client = sqlite_app.test_client()
+    html = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in html and "Access your portal" in html
+
+
+def test_security_headers(sqlite_app):
+    response = sqlite_app.test_client().get("/login")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_hashed_static_files_are_cached_long(sqlite_app, built_instance):
+    import json
+
+    config = json.loads((built_instance / "release/config.json").read_text())
+    response = sqlite_app.test_client().get(f"/static/{config['static']['theme_css']}")
+    assert response.status_code == 200 and "max-age=31536000" in response.headers["Cache-Control"]
+    response.close()
+
+
+def test_errors_are_pages_not_tracebacks(sqlite_app):
+    client = sqlite_app.test_client()
+    add_user(sqlite_app)
+    AuthActions(client).login()
+    missing = client.get("/notices/999999")
+    assert missing.status_code == 404
+    assert "This page does not exist" in missing.get_data(as_text=True)
+    sqlite_app.config["MAX_CONTENT_LENGTH"] = 1024
+    big = client.post("/login", data={"f": (io.BytesIO(b"x" * 4096), "big.bin")},
+                      content_type="multipart/form-data")
+    assert big.status_code == 413 and "too large" in big.get_data(as_text=True)
+
+
+def test_healthz(sqlite_app):
+    assert sqlite_app.test_client().get("/healthz").get_json() == {"status": "ok",
+                                                                  "tenant": "minimal"}
+
+
+def test_translations_are_complete_and_current(tmp_path):
+    from babel.messages.frontend import CommandLineInterface
+    from babel.messages.pofile import read_po
+
+    pot = tmp_path / "messages.pot"
+    CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"),
+                                "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), str(ROOT)])
+    with pot.open("rb") as fh:
+        wanted = {m.id for m in read_po(fh) if m.id}
+    assert len(wanted) > 150 and "Log in" in wanted
+    for lang in ("pt_BR", "es"):
+        path = ROOT / "runtime/translations" / lang / "LC_MESSAGES/messages.po"
+        with path.open("rb") as fh:
+            catalog = read_po(fh)
+        have = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+        assert wanted - have == set(), f"{lang} lacks translations"
