@@ -169,7 +169,8 @@ def _theme_css(name: str, config: dict) -> bytes:
     theme = themes.get(name)
     assert theme is not None
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(theme.folder)),
-                             autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+                             autoescape=False, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
     branding = config["branding"]
     font = branding["font"]
     rgb = {name: ", ".join(str(int(v[i:i + 2], 16)) for i in (1, 3, 5))

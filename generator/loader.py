@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, StreamMark as Mark, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import StreamMark as Mark
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .diagnostics import Diagnostic, TenantError
@@ -221,7 +222,8 @@ def parse(file: str) -> Document:
         if exc.context and exc.context not in problem:
             problem = f"{exc.context}: {problem}"
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise TenantError([Diagnostic(file, line, column, "", f"YAML syntax error: {problem}")]) from None
+        raise TenantError([Diagnostic(file, line, column, "",
+                                      f"YAML syntax error: {problem}")]) from None
     except YAMLError as exc:
         raise TenantError([Diagnostic(file, 1, 1, "", f"YAML error: {exc}")]) from None
     if node is None:

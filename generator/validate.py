@@ -207,7 +207,9 @@ def _secrets(ck: _Checker, node: Any, path: PathT) -> None:
 
 def _env_example(ck: _Checker) -> str:
     tenant_id = ck.get(("tenant", "id"))
-    prefix = re.sub(r"[^A-Z0-9]", "_", tenant_id.upper()) if isinstance(tenant_id, str) else "TENANT"
+    if not isinstance(tenant_id, str):
+        return "TENANT_SMTP_PASSWORD"
+    prefix = re.sub(r"[^A-Z0-9]", "_", tenant_id.upper())
     return f"{prefix}_SMTP_PASSWORD"
 
 
@@ -357,7 +359,8 @@ def _modules(ck: _Checker, tree: dict[str, dict[str, Any]]) -> None:
     for i, q in enumerate(questions):
         q = _dict(q)
         if q.get("type") in ("choice", "multichoice") and "options" not in q:
-            ck.report(("modules", "survey", "questions", i), f"a {q['type']} question needs options")
+            ck.report(("modules", "survey", "questions", i),
+                      f"a {q['type']} question needs options")
     scheduling = _dict(modules.get("scheduling"))
     _unique(ck, _list(scheduling.get("types")), ("modules", "scheduling", "types"), "id",
             "appointment type id")

@@ -121,7 +121,8 @@ def test_urls_are_http_only_and_placeholders_are_known(check):
       finance:
         items:
           - { id: boleto, label: Boleto, url: "https://erp.example/b?c={customer.cpf}" }
-          - { id: extrato, label: Extrato, url: "https://erp.example/e?u={unit.code}&n={contract.number}" }
+          - { id: extrato, label: Extrato,
+              url: "https://erp.example/e?u={unit.code}&n={contract.number}" }
     """)
     assert check(text) == [
         'tenant.yaml:6:12: social.website: expected an http:// or https:// address '
@@ -158,7 +159,8 @@ def test_missing_files(check):
     extends: _base.yaml
     """)
     assert check(text) == ["tenant.yaml:12:10: extends: base file not found: _base.yaml"]
-    lines = check(text.replace("extends: _base.yaml\n", "") + "modules: {faq: {items: [{q: a, a: b}]}}\n"
+    text = text.replace("extends: _base.yaml\n", "")
+    lines = check(text + "modules: {faq: {items: [{q: a, a: b}]}}\n"
                   "menu:\n  - { label: Manual, page: pages/manual.md }\n")
     assert lines == [
         "tenant.yaml:6:9: branding.logo: file not found: assets/logo.svg",
