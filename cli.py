@@ -55,6 +55,7 @@ def build(files: tuple[str, ...], all_: bool, out_dir: str) -> None:
     from generator.build import build as build_one
     from generator.build import find_tenants
     from generator.diagnostics import TenantError
+    from generator.incremental import BuildIndex
 
     if all_:
         if len(files) > 1:
@@ -70,13 +71,15 @@ def build(files: tuple[str, ...], all_: bool, out_dir: str) -> None:
     else:
         targets = list(files)
     failures, built = [], []
+    index = BuildIndex(Path(out_dir))
     with click.progressbar(targets, label="Building", file=sys.stderr,
                            show_pos=True, item_show_func=lambda t: t or "") as bar:
         for target in bar:
             try:
-                built.append(build_one(target, Path(out_dir)))
+                built.append(build_one(target, Path(out_dir), index))
             except TenantError as exc:
                 failures += exc.diagnostics
+    index.save()
     for d in failures:
         click.echo(d.format(), err=True)
     changed = sum(r.changed for r in built)

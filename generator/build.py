@@ -24,6 +24,7 @@ from babel.messages.pofile import read_po
 
 from . import __version__, themes
 from .diagnostics import TenantError
+from .incremental import BuildIndex
 from .loader import Document
 from .resolve import colour_tokens, fill_defaults, normalise_menu, render_markdown, slugify
 from .schema import ROOT
@@ -47,6 +48,7 @@ class Output:
 
     files: dict[str, bytes | Path] = field(default_factory=dict)
     digests: dict[str, str] = field(default_factory=dict)
+    inputs: set[Path] = field(default_factory=set)  # tenant files read (assets, pages, ...)
 
     def add_bytes(self, rel: str, data: bytes) -> None:
         self.files[rel] = data
@@ -115,6 +117,7 @@ def resolve_config(doc: Document, out: Output) -> dict:
 
 def _asset(doc: Document, out: Output, path: tuple, value: str) -> str:
     src = Path(doc.loc(path).file).parent / value
+    out.inputs.add(src)
     return out.add_hashed("static/assets", src.name, src)
 
 
@@ -125,6 +128,7 @@ def _pages(doc: Document, menu: list, out: Output, base: tuple = ("menu",),
     for i, node in enumerate(menu):
         if "page" in node and node["page"] not in pages:
             src = Path(doc.loc((*base, i, "page")).file).parent / node["page"]
+            out.inputs.add(src)
             slug = slugify(Path(node["page"]).stem)
             while slug in pages.values():
                 slug += "-2"
@@ -165,17 +169,24 @@ def _compiled_translations() -> tuple[tuple[str, bytes], ...]:
     return tuple(compiled)
 
 
-def _theme_css(name: str, config: dict) -> bytes:
+@functools.cache
+def _tokens_template(name: str) -> jinja2.Template:
     theme = themes.get(name)
     assert theme is not None
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(theme.folder)),
                              autoescape=False, keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined)
+    return env.get_template("tokens.css.j2")
+
+
+def _theme_css(name: str, config: dict) -> bytes:
+    theme = themes.get(name)
+    assert theme is not None
     branding = config["branding"]
     font = branding["font"]
     rgb = {name: ", ".join(str(int(v[i:i + 2], 16)) for i in (1, 3, 5))
            for name, v in branding["colors"].items()}
-    return env.get_template("tokens.css.j2").render(
+    return _tokens_template(name).render(
         colors=branding["colors"], on_colors=branding["on_colors"], rgb=rgb,
         font=font, font_files=theme.fonts.get(font, []),
     ).encode()
@@ -206,18 +217,37 @@ def collect(doc: Document) -> tuple[dict, Output]:
         folder = Path(doc.loc(("branding", "templates")).file).parent / overrides
         for src in sorted(p for p in folder.rglob("*") if p.is_file()):
             out.add_file(f"templates/overrides/{src.relative_to(folder).as_posix()}", src)
+            out.inputs.add(src)
     config["generator_version"] = __version__
     out.add_bytes("config.json", (json.dumps(config, ensure_ascii=False, indent=2) + "\n").encode())
     return config, out
 
 
-def build(file: str, out_dir: Path) -> BuildResult:
-    """Validate and build one tenant into out_dir/<tenant.id>; raise TenantError if invalid."""
+def build(file: str, out_dir: Path, index: BuildIndex | None = None) -> BuildResult:
+    """Validate and build one tenant into out_dir/<tenant.id>; raise TenantError if invalid.
+
+    Pass one BuildIndex for many builds into the same folder (and save it after).
+    """
+    out_dir = Path(out_dir)
+    own_index = index is None
+    index = index or BuildIndex(out_dir)
+    hit = index.lookup(file)
+    if hit is not None:
+        return BuildResult(hit.tenant_id, out_dir / hit.tenant_id, hit.release, changed=False)
     result = validate_file(file)
     if result.errors or result.document is None:
+        index.forget(file)
+        if own_index:
+            index.save()
         raise TenantError(result.errors)
     config, output = collect(result.document)
-    return write_instance(Path(out_dir) / config["tenant"]["id"], config["tenant"]["id"], output)
+    tenant_id = config["tenant"]["id"]
+    built = write_instance(out_dir / tenant_id, tenant_id, output)
+    index.record(file, tenant_id, built.release,
+                 [Path(p) for p in result.document.sources] + sorted(output.inputs))
+    if own_index:
+        index.save()
+    return built
 
 
 def write_instance(instance: Path, tenant_id: str, output: Output) -> BuildResult:

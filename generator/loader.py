@@ -49,6 +49,7 @@ class Document:
     locs: dict[PathT, Loc]
     file: str
     warnings: list[Diagnostic] = field(default_factory=list)
+    sources: tuple[str, ...] = ()  # the YAML files read: this one and its bases
 
     def loc(self, path: PathT) -> Loc:
         """The location of `path`, or of its nearest ancestor that has one."""
@@ -201,7 +202,29 @@ def _decode(file: str, raw: bytes) -> str:
 
 
 def parse(file: str) -> Document:
-    """Parse one YAML file into a Document, without following `extends`."""
+    """Parse one YAML file into a Document, without following `extends`.
+
+    A base shared by many tenants is parsed once per process: results are kept
+    by path, size and modification time, and never mutated by callers.
+    """
+    try:
+        st = Path(file).stat()
+    except OSError:
+        return _parse(file)
+    key = (str(Path(file).resolve()), file, st.st_size, st.st_mtime_ns)
+    cached = _PARSED.get(key)
+    if cached is None:
+        cached = _parse(file)
+        if len(_PARSED) > 2048:
+            _PARSED.clear()
+        _PARSED[key] = cached
+    return cached
+
+
+_PARSED: dict[tuple, Document] = {}
+
+
+def _parse(file: str) -> Document:
     path = Path(file)
     try:
         raw = path.read_bytes()
@@ -246,7 +269,7 @@ def parse(file: str) -> Document:
         raise TenantError([Diagnostic(
             file, 1, 1, "", "a tenant file is a mapping of keys (schema_version, tenant, ...)",
         )])
-    return Document(data, walker.locs, file, walker.warnings)
+    return Document(data, walker.locs, file, walker.warnings, (file,))
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -296,7 +319,8 @@ def load(file: str, _chain: tuple[str, ...] = ()) -> Document:
     locs: dict[PathT, Loc] = {}
     _merged_locs(merged, (), doc, base, locs)
     locs[()] = doc.locs[()]
-    return Document(merged, locs, file, [*base.warnings, *doc.warnings])
+    return Document(merged, locs, file, [*base.warnings, *doc.warnings],
+                    (*doc.sources, *base.sources))
 
 
 def _norm(path: str) -> str:

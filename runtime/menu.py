@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from flask import current_app, request, url_for
-from werkzeug.routing import BuildError
+from markupsafe import Markup
 
 
 @dataclass
@@ -23,10 +24,9 @@ class Entry:
 
 
 def _link(endpoint: str, **values) -> str | None:
-    try:
-        return url_for(endpoint, **values)
-    except BuildError:  # the screen belongs to a module this release does not serve
-        return None
+    if endpoint not in current_app.view_functions:
+        return None  # the screen belongs to a module this release does not serve
+    return url_for(endpoint, **values)
 
 
 def _divisions(group_id: str) -> list[Entry]:
@@ -65,8 +65,39 @@ def _mark_active(entries: list[Entry], path: str) -> None:
         _mark_active(entry.children, path)
 
 
+def _resolved() -> list[Entry]:
+    """The menu's links, resolved once per application (and script root)."""
+    cache = current_app.extensions.setdefault("portal_menu_cache", {})
+    key = request.script_root
+    if key not in cache:
+        cache[key] = [e for e in map(_resolve, current_app.extensions["portal"]["menu"]) if e]
+    return cache[key]
+
+
 def build_menu() -> list[Entry]:
     """The client menu for the current request, active entry marked."""
-    entries = [e for e in map(_resolve, current_app.extensions["portal"]["menu"]) if e]
+    entries = copy.deepcopy(_resolved())
     _mark_active(entries, request.path)
     return entries
+
+
+def _active_href(entries: list[Entry], path: str) -> str | None:
+    for entry in entries:
+        if entry.href and not entry.external and (
+                path == entry.href or path.startswith(entry.href.rstrip("/") + "/")):
+            return entry.href
+        found = _active_href(entry.children, path)
+        if found:
+            return found
+    return None
+
+
+def menu_html() -> Markup:
+    """The rendered menu: the same for every user, so rendered once per active entry."""
+    cache = current_app.extensions.setdefault("portal_menu_html", {})
+    key = (request.script_root, _active_href(_resolved(), request.path))
+    if key not in cache:
+        template = current_app.jinja_env.from_string(
+            '{% from "macros/menu.html" import menu_entries %}{{ menu_entries(entries) }}')
+        cache[key] = Markup(template.render(entries=build_menu()))
+    return cache[key]

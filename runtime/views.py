@@ -6,12 +6,13 @@ from flask import Flask, current_app, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from .brdocs import format_document
 from .extensions import db
-from .menu import build_menu
+from .menu import build_menu, menu_html
 
 SOCIAL_ICONS = {"facebook": "facebook", "instagram": "instagram", "linkedin": "linkedin",
                 "youtube": "youtube", "x": "twitter-x", "tiktok": "tiktok",
@@ -33,18 +34,34 @@ def social_links(social: dict) -> list[dict]:
 
 
 def _context() -> dict:
-    portal = current_app.extensions["portal"]
-    return {
-        "tenant": portal["tenant"],
-        "branding": portal["branding"],
-        "features": portal["features"],
-        "portal_static": portal["static"],
-        "html_lang": portal["tenant"]["locale"],
-        "social_links": social_links(portal["social"]),
-        "portal_menu": build_menu,
-        "staff_links": [link for m in current_app.extensions["portal_modules"].values()
-                        for link in m.staff_links],
-    }
+    # the same for every request of this app: computed once
+    context = current_app.extensions.get("portal_context")
+    if context is None:
+        portal = current_app.extensions["portal"]
+        context = current_app.extensions["portal_context"] = {
+            "tenant": portal["tenant"],
+            "branding": portal["branding"],
+            "features": portal["features"],
+            "portal_static": portal["static"],
+            "html_lang": portal["tenant"]["locale"],
+            "social_links": social_links(portal["social"]),
+            "portal_menu": build_menu,
+            "portal_menu_html": menu_html,
+            "portal_footer": _footer,
+            "staff_links": [link for m in current_app.extensions["portal_modules"].values()
+                            for link in m.staff_links],
+        }
+    return context
+
+
+def _footer():
+    """The footer is the same on every page of a tenant: rendered once."""
+    cached = current_app.extensions.get("portal_footer_html")
+    if cached is None:
+        template = current_app.jinja_env.get_template("footer.html")
+        cached = current_app.extensions["portal_footer_html"] = Markup(
+            template.render(**current_app.extensions["portal_context"]))
+    return cached
 
 
 def home():

@@ -108,3 +108,41 @@ def test_template_overrides_and_pages_are_compiled(tmp_path):
     page = (release / "pages/manual.html").read_text()
     assert "<table>" in page and "<h2>Garantias</h2>" in page
     assert (release / "translations/pt_BR/LC_MESSAGES/messages.mo").is_file()
+
+
+def test_an_unchanged_tenant_is_not_even_parsed_again(tenant_file, tmp_path, monkeypatch):
+    first = build(str(tenant_file), tmp_path / "out")
+
+    def must_not_run(file):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr("generator.build.validate_file", must_not_run)
+    again = build(str(tenant_file), tmp_path / "out")
+    assert not again.changed and again.release == first.release
+
+
+def test_a_changed_asset_or_base_is_rebuilt(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "tenants", tmp_path / "tenants")
+    tenant = tmp_path / "tenants" / "aurora" / "tenant.yaml"
+    first = build(str(tenant), tmp_path / "out")
+    logo = tmp_path / "tenants" / "aurora" / "assets" / "logo.svg"
+    logo.write_text(logo.read_text().replace("#0B4F8A", "#123456"))
+    second = build(str(tenant), tmp_path / "out")
+    assert second.changed and second.release != first.release
+    base = tmp_path / "tenants" / "_base" / "construtora.yaml"
+    base.write_text(base.read_text().replace("sla_hours: 72", "sla_hours: 96"))
+    third = build(str(tenant), tmp_path / "out")
+    assert third.changed
+    config = json.loads((third.instance / "release" / "config.json").read_text())
+    assert config["divisions"][0]["divisions"][0]["sla_hours"] == 96
+
+
+def test_a_deleted_release_is_rebuilt(tenant_file, tmp_path):
+    import shutil
+
+    first = build(str(tenant_file), tmp_path / "out")
+    shutil.rmtree(first.instance)
+    again = build(str(tenant_file), tmp_path / "out")
+    assert again.changed and (again.instance / "release" / "config.json").is_file()

@@ -49,7 +49,7 @@ def test_build_all_skips_bases(runner, tmp_path):
     result = runner.invoke(main, ["build", "--all", str(ROOT / "tenants"), "--out",
                                   str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["aurora", "northwind"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["aurora", "northwind"]
 
 
 def test_new_writes_a_valid_tenant(runner, tmp_path, monkeypatch):
