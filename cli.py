@@ -183,6 +183,26 @@ def users_add(instance: str, email: str, password: str | None, name: str, docume
             click.echo(f"first-access link sent ({where})")
 
 
+@main.group()
+def outbox() -> None:
+    """E-mail waiting in an instance's outbox."""
+
+
+@outbox.command("send")
+@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+def outbox_send(instance: str) -> None:
+    """Deliver the e-mails still pending (for example after the SMTP server was down)."""
+    from runtime.mail import deliver_pending
+
+    app = _app(instance)
+    with app.app_context():
+        sent, failed = deliver_pending(limit=10_000)
+    click.echo(f"sent {sent} e-mail(s)" + (f"; the server refused the next one, "
+                                           f"{failed} attempt(s) failed" if failed else ""))
+    if failed:
+        sys.exit(1)
+
+
 @main.command()
 @click.argument("instance", type=click.Path(exists=True, file_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True)

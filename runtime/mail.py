@@ -1,4 +1,10 @@
-"""E-mail: through the tenant's SMTP server, or as .eml files in the outbox folder."""
+"""E-mail: queued in the outbox table, then delivered through the tenant's SMTP server,
+or written as .eml files to the outbox folder when none is configured.
+
+A message is queued in the same transaction as the change it reports, so nothing is
+lost while the SMTP server is down: delivery is retried on the next send and by
+`portal outbox send INSTANCE`.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,18 @@ import os
 import smtplib
 import ssl
 import uuid
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
 from flask import current_app, render_template
+from sqlalchemy import select
+
+from .extensions import db
+from .models import OutboxMessage, utcnow
+
+MAX_ATTEMPTS = 10
 
 
 class MailError(RuntimeError):
@@ -41,12 +54,27 @@ def build_message(to: str, subject: str, template: str, **context) -> EmailMessa
     return msg
 
 
-def send(msg: EmailMessage) -> None:
-    """Deliver now through SMTP, or write to the outbox folder when none is configured."""
+def queue(to: str, subject: str, template: str, **context) -> OutboxMessage:
+    """Add a message to the outbox in the current transaction (the caller commits)."""
+    msg = build_message(to, subject, template, **context)
+    row = OutboxMessage(recipient=to, subject=subject, raw=bytes(msg))
+    db.session.add(row)
+    return row
+
+
+def _settings() -> dict | None:
     settings = current_app.extensions["portal"]["integrations"].get("email")
     # PORTAL_MAIL=outbox keeps demos and staging copies from e-mailing real clients
     if not settings or os.environ.get("PORTAL_MAIL") == "outbox":
-        _write_outbox(msg)
+        return None
+    return settings
+
+
+def _deliver(raw: bytes, settings: dict | None) -> None:
+    if settings is None:
+        outbox = Path(current_app.config["PORTAL_OUTBOX_DIR"])
+        outbox.mkdir(parents=True, exist_ok=True)
+        (outbox / f"{utcnow():%Y%m%d%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml").write_bytes(raw)
         return
     password = os.environ.get(settings.get("password_env") or "", "")
     try:
@@ -60,25 +88,39 @@ def send(msg: EmailMessage) -> None:
                 server.starttls(context=ssl.create_default_context())
             if settings.get("username"):
                 server.login(settings["username"], password)
-            server.send_message(msg)
+            server.send_message(message_from_bytes(raw, policy=policy.SMTP))
     except (OSError, smtplib.SMTPException) as exc:
-        current_app.logger.error("SMTP delivery to %s failed: %s", msg["To"], exc)
-        _write_outbox(msg, folder="failed")
-        raise MailError(str(exc)) from exc
+        raise MailError(str(exc) or type(exc).__name__) from exc
 
 
-def _write_outbox(msg: EmailMessage, folder: str = "") -> Path:
-    outbox = Path(current_app.config["PORTAL_OUTBOX_DIR"]) / folder
-    outbox.mkdir(parents=True, exist_ok=True)
-    path = outbox / f"{uuid.uuid4().hex}.eml"
-    path.write_bytes(bytes(msg))
-    return path
+def deliver_pending(limit: int = 200) -> tuple[int, int]:
+    """Try every pending message, oldest first; return (sent, still pending)."""
+    settings = _settings()
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")
+                              .order_by(OutboxMessage.id).limit(limit)).all()
+    sent = failed = 0
+    for row in rows:
+        row.attempts += 1
+        try:
+            _deliver(row.raw, settings)
+        except MailError as exc:
+            current_app.logger.warning("e-mail to %s not sent (attempt %d): %s",
+                                       row.recipient, row.attempts, exc)
+            row.last_error = str(exc)[:500]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+            failed += 1
+            db.session.commit()
+            break  # the server is down: the rest waits for the next try
+        row.status, row.sent_at = "sent", utcnow()
+        sent += 1
+        db.session.commit()
+    return sent, failed
 
 
 def send_template(to: str, subject: str, template: str, **context) -> bool:
-    """Render and send; False (logged) when the SMTP server refused it."""
-    try:
-        send(build_message(to, subject, template, **context))
-    except MailError:
-        return False
-    return True
+    """Queue, commit and try to deliver now; False when it stays queued for a retry."""
+    row = queue(to, subject, template, **context)
+    db.session.commit()
+    deliver_pending()
+    return row.status == "sent"

@@ -48,6 +48,7 @@ def _context() -> dict:
             "portal_menu": build_menu,
             "portal_menu_html": menu_html,
             "portal_footer": _footer,
+            "portal_views": current_app.view_functions,
             "staff_links": [link for m in current_app.extensions["portal_modules"].values()
                             for link in m.staff_links],
         }

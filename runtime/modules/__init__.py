@@ -29,10 +29,14 @@ class Manifest:
 
 def _registry() -> dict[str, Manifest]:
     from .faq import manifest as faq
+    from .finance import manifest as finance
     from .notices import manifest as notices
     from .pages import manifest as pages
+    from .profile import manifest as profile
+    from .tickets import manifest as tickets
+    from .tickets import service_manifest as service
 
-    return {m.name: m for m in (notices, faq, pages)}
+    return {m.name: m for m in (notices, faq, pages, tickets, service, finance, profile)}
 
 
 def register_modules(app: Flask) -> None:
@@ -42,6 +46,8 @@ def register_modules(app: Flask) -> None:
     enabled = [name for name in portal["modules"] if name in registry]
     if portal["pages"]:
         enabled.append("pages")
+    if portal["divisions"]:  # the contact tree and the staff desk
+        enabled.append("service")
     missing = [name for name in portal["modules"] if name not in registry]
     if missing:
         app.logger.info("modules without screens in this release: %s", ", ".join(missing))

@@ -95,7 +95,8 @@ def _invite(user: User) -> None:
     if send_link(user, purpose):
         flash(_("Link sent to %(email)s.", email=user.email), "success")
     else:
-        flash(_("The e-mail server refused the message; try again later."), "danger")
+        flash(_("The e-mail server did not answer; the message is queued and will be sent "
+                "when it is back."), "warning")
 
 
 @bp.route("/clients/<int:user_id>", methods=["GET", "POST"])

@@ -43,3 +43,17 @@
 
   document.querySelectorAll("[data-rich-editor]").forEach(setupEditor);
 })();
+
+// Tell about a file that is too large before it is sent (the server checks again).
+(function () {
+  "use strict";
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var max = parseInt(input.dataset.maxBytes, 10);
+      var tooBig = Array.prototype.some.call(input.files, function (f) { return f.size > max; });
+      input.setCustomValidity(tooBig ? input.dataset.tooBig : "");
+      input.classList.toggle("is-invalid", tooBig);
+      if (tooBig) input.reportValidity();
+    });
+  });
+})();

@@ -1,0 +1,206 @@
+"""A client's "My tickets": filters, the ticket page and what the client may do there."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import and_, func, or_, select
+
+from ... import mail
+from ...extensions import db
+from ...models import utcnow
+from . import attachments, service, sla, tickets_bp
+from .forms import CancelForm, RateForm, RejectForm, ReplyForm
+from .models import FILTERS, Ticket, TicketAttachment, TicketEvent, TicketMessage
+
+PER_PAGE = 20
+
+
+def _settings() -> dict:
+    return current_app.extensions["portal"]["modules"]["tickets"]
+
+
+def _listed(now):
+    """The client's tickets that are still listed (finished ones fade out)."""
+    query = select(Ticket).where(Ticket.client_id == current_user.id)
+    since = service.visible_since(now)
+    if since is not None:
+        query = query.where(or_(Ticket.status != "finished", Ticket.finished_at >= since))
+    return query
+
+
+@tickets_bp.get("/tickets")
+@login_required
+def index():
+    now = utcnow()
+    filters = _settings()["filters"]
+    current = request.args.get("filter", filters[0])
+    if current not in filters:
+        current = filters[0]
+    text = request.args.get("q", "").strip()[:100]
+    listed = _listed(now)
+    if text:
+        like = f"%{text.lower()}%"
+        listed = listed.where(or_(Ticket.protocol.like(like), func.lower(Ticket.title).like(like),
+                                  func.lower(Ticket.description).like(like)))
+    # one query counts every filter
+    listed_rows = listed.subquery()
+    by_status = dict(db.session.execute(
+        select(listed_rows.c.status, func.count()).group_by(listed_rows.c.status)).all())
+    counts = {name: sum(by_status.get(s, 0) for s in FILTERS[name]) for name in filters}
+    query = listed.where(Ticket.status.in_(FILTERS[current])).order_by(Ticket.updated_at.desc(),
+                                                                       Ticket.id.desc())
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False, count=False)
+    page.total = counts[current]
+    to_rate = []
+    if _settings()["evaluation"]:
+        to_rate = db.session.scalars(listed.where(Ticket.status == "finished",
+                                                  Ticket.rating.is_(None))
+                                     .order_by(Ticket.finished_at.desc()).limit(5)).all()
+    return render_template("tickets/index.html", page=page, counts=counts, filters=filters,
+                           current=current, q=text, to_rate=to_rate, now=now,
+                           label=service.status_label, sla=sla)
+
+
+def own_ticket(protocol: str) -> Ticket:
+    """The logged-in client's ticket, or 404: another client's ticket does not exist here."""
+    ticket = db.session.scalar(select(Ticket).where(Ticket.protocol == protocol,
+                                                    Ticket.client_id == current_user.id))
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+def _page(ticket: Ticket, **forms):
+    messages = db.session.scalars(select(TicketMessage).where(
+        TicketMessage.ticket_id == ticket.id, TicketMessage.internal.is_(False))
+        .order_by(TicketMessage.created_at, TicketMessage.id)).all()
+    events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                .order_by(TicketEvent.at, TicketEvent.id)).all()
+    files = db.session.scalars(select(TicketAttachment).where(
+        TicketAttachment.ticket_id == ticket.id, TicketAttachment.internal.is_(False))
+        .order_by(TicketAttachment.id)).all()
+    handlers = {e.actor.name for e in events if e.actor and e.actor.is_staff}
+    handling = (ticket.finished_at - ticket.created_at) if ticket.finished_at else None
+    context = {"reply_form": ReplyForm(), "reject_form": RejectForm(),
+               "cancel_form": CancelForm(), "rate_form": RateForm(), **forms}
+    status = 400 if request.method == "POST" else 200
+    return render_template("tickets/show.html", ticket=ticket, messages=messages, events=events,
+                           files=files, handlers=sorted(handlers), handling=handling,
+                           label=service.status_label, now=utcnow(), sla=sla,
+                           can_cancel=ticket.status in service.CLIENT_CAN_CANCEL,
+                           evaluation=_settings()["evaluation"], **context), status
+
+
+@tickets_bp.get("/tickets/<protocol>")
+@login_required
+def show(protocol: str):
+    return _page(own_ticket(protocol))
+
+
+def _done(ticket: Ticket, message: str):
+    db.session.commit()
+    mail.deliver_pending()
+    flash(message, "success")
+    return redirect(url_for("tickets.show", protocol=ticket.protocol))
+
+
+@tickets_bp.post("/tickets/<protocol>/reply")
+@login_required
+def reply(protocol: str):
+    ticket = own_ticket(protocol)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        try:
+            used = db.session.scalar(select(func.coalesce(func.sum(TicketAttachment.size), 0))
+                                     .where(TicketAttachment.ticket_id == ticket.id))
+            files = attachments.read(request.files.getlist("files"), already=used)
+            service.client_reply(ticket, current_user, form.body.data, files)
+        except (attachments.AttachmentError, service.TicketError) as exc:
+            form.files.errors = [str(exc)]
+        else:
+            return _done(ticket, _("Message sent."))
+    return _page(ticket, reply_form=form)
+
+
+@tickets_bp.post("/tickets/<protocol>/approve")
+@login_required
+def approve(protocol: str):
+    ticket = own_ticket(protocol)  # CSRFProtect has checked the form's token already
+    try:
+        service.client_approve(ticket, current_user)
+    except service.TicketError as exc:
+        flash(str(exc), "danger")
+        return redirect(url_for("tickets.show", protocol=protocol))
+    return _done(ticket, _("Thank you! The ticket is finished."))
+
+
+@tickets_bp.post("/tickets/<protocol>/reject")
+@login_required
+def reject(protocol: str):
+    ticket = own_ticket(protocol)
+    form = RejectForm()
+    if form.validate_on_submit():
+        try:
+            service.client_reject(ticket, current_user, form.reason.data)
+        except service.TicketError as exc:
+            form.reason.errors = [str(exc)]
+        else:
+            return _done(ticket, _("We reopened the ticket and will get back to you."))
+    return _page(ticket, reject_form=form)
+
+
+@tickets_bp.post("/tickets/<protocol>/cancel")
+@login_required
+def cancel(protocol: str):
+    ticket = own_ticket(protocol)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            service.client_cancel(ticket, current_user, form.reason.data)
+        except service.TicketError as exc:
+            form.reason.errors = [str(exc)]
+        else:
+            return _done(ticket, _("The ticket was cancelled."))
+    return _page(ticket, cancel_form=form)
+
+
+@tickets_bp.post("/tickets/<protocol>/rate")
+@login_required
+def rate(protocol: str):
+    ticket = own_ticket(protocol)
+    if not _settings()["evaluation"]:
+        abort(404)
+    form = RateForm()
+    if form.validate_on_submit():
+        try:
+            service.rate(ticket, int(form.rating.data), form.comment.data)
+        except service.TicketError as exc:
+            form.rating.errors = [str(exc)]
+        else:
+            return _done(ticket, _("Thank you for your rating!"))
+    return _page(ticket, rate_form=form)
+
+
+def send_attachment(attachment: TicketAttachment):
+    inline = attachment.mimetype.startswith("image/") or attachment.mimetype == "application/pdf"
+    path = attachments.path_of(attachment.stored_name)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=attachment.mimetype, as_attachment=not inline,
+                         download_name=attachment.filename, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@tickets_bp.get("/tickets/<protocol>/files/<int:file_id>")
+@login_required
+def file(protocol: str, file_id: int):
+    ticket = own_ticket(protocol)
+    attachment = db.session.scalar(select(TicketAttachment).where(and_(
+        TicketAttachment.id == file_id, TicketAttachment.ticket_id == ticket.id,
+        TicketAttachment.internal.is_(False))))
+    if attachment is None:
+        abort(404)
+    return send_attachment(attachment)

@@ -1,0 +1,311 @@
+"""The staff desk: the queue by division, a ticket's page, the dashboard and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, time, timedelta
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import case, func, or_, select
+
+from ... import mail
+from ...extensions import db
+from ...i18n import to_local, to_utc
+from ...models import User, utcnow
+from ...staff import staff_required
+from . import attachments, service, service_bp, sla
+from .client import send_attachment
+from .forms import AssignForm, ExportForm, StaffMoveForm, StaffReplyForm
+from .models import (
+    OPEN,
+    STATUSES,
+    StaffDivision,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketMessage,
+)
+
+PER_PAGE = 25
+
+
+def _scope(query):
+    """Limit a ticket query to the divisions the staff member may see."""
+    allowed = service.staff_division_ids(current_user)
+    return query if allowed is None else query.where(Ticket.division_id.in_(allowed))
+
+
+def _divisions() -> list[dict]:
+    allowed = service.staff_division_ids(current_user)
+    return [d for g in current_app.extensions["portal"]["divisions"] for d in g["divisions"]
+            if allowed is None or d["id"] in allowed]
+
+
+@service_bp.get("/staff/tickets")
+@staff_required
+def staff_queue():
+    now = utcnow()
+    args = request.args
+    query = _scope(select(Ticket))
+    division = args.get("division", "")
+    if division:
+        query = query.where(Ticket.division_id == division)
+    status = args.get("status", "open")
+    if status == "open":
+        query = query.where(Ticket.status.in_(OPEN))
+    elif status in STATUSES:
+        query = query.where(Ticket.status == status)
+    if args.get("overdue"):
+        query = query.where(Ticket.status.in_(OPEN), Ticket.sla_paused_since.is_(None),
+                            Ticket.sla_due_at < now)
+    assignee = args.get("assignee", "")
+    if assignee == "me":
+        query = query.where(Ticket.assignee_id == current_user.id)
+    elif assignee == "none":
+        query = query.where(Ticket.assignee_id.is_(None))
+    text = args.get("q", "").strip()[:100]
+    if text:
+        like = f"%{text.lower()}%"
+        query = query.join(User, User.id == Ticket.client_id).where(or_(
+            Ticket.protocol.like(like), func.lower(Ticket.title).like(like),
+            func.lower(Ticket.description).like(like), func.lower(User.name).like(like)))
+    query = query.order_by(case((Ticket.sla_paused_since.is_(None), 0), else_=1),
+                           Ticket.sla_due_at, Ticket.id)
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    return render_template("tickets/staff_queue.html", page=page, now=now, sla=sla,
+                           divisions=_divisions(), label=service.status_label,
+                           statuses=STATUSES, args=args, division_names=_division_names(),
+                           query_args={k: v for k, v in args.items() if k != "page"})
+
+
+def _division_names() -> dict[str, str]:
+    return {d["id"]: d["label"] for g in current_app.extensions["portal"]["divisions"]
+            for d in g["divisions"]}
+
+
+def _staff_ticket(protocol: str) -> Ticket:
+    ticket = db.session.scalar(_scope(select(Ticket).where(Ticket.protocol == protocol)))
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+def _staff_page(ticket: Ticket, **forms):
+    messages = db.session.scalars(select(TicketMessage).where(TicketMessage.ticket_id ==
+                                                              ticket.id)
+                                  .order_by(TicketMessage.created_at, TicketMessage.id)).all()
+    events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                .order_by(TicketEvent.at, TicketEvent.id)).all()
+    files = db.session.scalars(select(TicketAttachment).where(
+        TicketAttachment.ticket_id == ticket.id).order_by(TicketAttachment.id)).all()
+    others = db.session.scalars(_scope(select(Ticket)).where(
+        Ticket.client_id == ticket.client_id, Ticket.id != ticket.id)
+        .order_by(Ticket.created_at.desc()).limit(10)).all()
+    move = forms.pop("move_form", None) or StaffMoveForm()
+    move.to.choices = [(s, service.status_label(s)) for s in service.STAFF_MOVES[ticket.status]]
+    assign = forms.pop("assign_form", None) or AssignForm(assignee=str(ticket.assignee_id or ""))
+    team = service.staff_for_division(ticket.division_id)
+    assign.assignee.choices = [("", _("Nobody"))] + [(str(u.id), u.name) for u in team]
+    status = 400 if request.method == "POST" else 200
+    return render_template("tickets/staff_ticket.html", ticket=ticket, messages=messages,
+                           events=events, files=files, others=others, now=utcnow(), sla=sla,
+                           label=service.status_label, move_form=move, assign_form=assign,
+                           reply_form=forms.pop("reply_form", None) or StaffReplyForm(),
+                           division_names=_division_names(), **forms), status
+
+
+@service_bp.get("/staff/tickets/<protocol>")
+@staff_required
+def staff_ticket(protocol: str):
+    return _staff_page(_staff_ticket(protocol))
+
+
+def _saved(ticket: Ticket, message: str):
+    db.session.commit()
+    mail.deliver_pending()
+    flash(message, "success")
+    return redirect(url_for("service.staff_ticket", protocol=ticket.protocol))
+
+
+@service_bp.post("/staff/tickets/<protocol>/reply")
+@staff_required
+def staff_reply(protocol: str):
+    ticket = _staff_ticket(protocol)
+    form = StaffReplyForm()
+    if form.validate_on_submit():
+        try:
+            files = attachments.read(request.files.getlist("files"))
+        except attachments.AttachmentError as exc:
+            form.files.errors = [str(exc)]
+        else:
+            service.staff_reply(ticket, current_user, form.body.data, files,
+                                internal=form.internal.data)
+            return _saved(ticket, _("Internal note added.") if form.internal.data
+                          else _("Reply sent to the client."))
+    return _staff_page(ticket, reply_form=form)
+
+
+@service_bp.post("/staff/tickets/<protocol>/move")
+@staff_required
+def staff_move(protocol: str):
+    ticket = _staff_ticket(protocol)
+    form = StaffMoveForm()
+    form.to.choices = [(s, s) for s in service.STAFF_MOVES[ticket.status]]
+    if form.validate_on_submit():
+        try:
+            service.staff_move(ticket, current_user, form.to.data, form.note.data)
+        except service.TicketError as exc:
+            form.note.errors = [str(exc)]
+        else:
+            return _saved(ticket, _("Status changed to: %(status)s",
+                                    status=service.status_label(ticket.status)))
+    return _staff_page(ticket, move_form=form)
+
+
+@service_bp.post("/staff/tickets/<protocol>/assign")
+@staff_required
+def staff_assign(protocol: str):
+    ticket = _staff_ticket(protocol)
+    form = AssignForm()
+    team = service.staff_for_division(ticket.division_id)
+    form.assignee.choices = [("", "")] + [(str(u.id), u.name) for u in team]
+    if form.validate_on_submit():
+        chosen = next((u for u in team if str(u.id) == form.assignee.data), None)
+        service.assign(ticket, current_user, chosen)
+        return _saved(ticket, _("Assigned to %(name)s.", name=chosen.name) if chosen
+                      else _("Nobody is assigned now."))
+    return _staff_page(ticket, assign_form=form)
+
+
+@service_bp.post("/staff/tickets/<protocol>/take")
+@staff_required
+def staff_take(protocol: str):
+    ticket = _staff_ticket(protocol)
+    service.assign(ticket, current_user, current_user)
+    return _saved(ticket, _("Assigned to %(name)s.", name=current_user.name))
+
+
+@service_bp.post("/staff/tickets/<protocol>/apply-change")
+@staff_required
+def staff_apply_change(protocol: str):
+    """Apply a profile change the client asked for, then resolve the ticket."""
+    ticket = _staff_ticket(protocol)
+    if ticket.origin != "profile" or ticket.status not in OPEN:
+        abort(400)
+    client = db.session.get(User, ticket.client_id)
+    changes = {a["id"]: a["value"]["new"] for a in ticket.answers
+               if a["id"] in ("name", "email", "phone", "address")}
+    if "email" in changes:
+        changes["email"] = changes["email"].strip().lower()
+        clash = db.session.scalar(select(User).where(func.lower(User.email) == changes["email"],
+                                                     User.id != client.id))
+        if clash is not None:
+            flash(_("Another account uses %(email)s; the change was not applied.",
+                    email=changes["email"]), "danger")
+            return redirect(url_for("service.staff_ticket", protocol=ticket.protocol))
+    for key, value in changes.items():
+        setattr(client, key, value if key in ("name", "email") else (value or None))
+    service.staff_move(ticket, current_user, "resolved", _("Your data was updated."))
+    return _saved(ticket, _("The client's data was updated."))
+
+
+@service_bp.get("/staff/tickets/<protocol>/files/<int:file_id>")
+@staff_required
+def staff_file(protocol: str, file_id: int):
+    ticket = _staff_ticket(protocol)
+    attachment = db.session.scalar(select(TicketAttachment).where(
+        TicketAttachment.id == file_id, TicketAttachment.ticket_id == ticket.id))
+    if attachment is None:
+        abort(404)
+    return send_attachment(attachment)
+
+
+# -- dashboard and export ------------------------------------------------------------------
+
+@service_bp.get("/staff/tickets/dashboard")
+@staff_required
+def staff_dashboard():
+    now = utcnow()
+    scoped = _scope(select(Ticket)).subquery()
+    by = db.session.execute(select(scoped.c.division_id, scoped.c.status, func.count())
+                            .group_by(scoped.c.division_id, scoped.c.status)).all()
+    table: dict[str, dict[str, int]] = {}
+    for division_id, status, count in by:
+        table.setdefault(division_id, {})[status] = count
+    resolved = db.session.execute(select(
+        func.count(),
+        func.sum(case((scoped.c.resolved_at <= scoped.c.sla_due_at, 1), else_=0)),
+        func.avg(scoped.c.rating),
+        func.count(scoped.c.rating),
+    ).where(scoped.c.resolved_at.is_not(None))).one()
+    durations = db.session.execute(select(scoped.c.created_at, scoped.c.finished_at).where(
+        scoped.c.finished_at.is_not(None))).all()
+    average = (sum(((f - c) for c, f in durations), timedelta()) / len(durations)
+               if durations else None)
+    overdue = db.session.scalar(select(func.count()).select_from(scoped).where(
+        scoped.c.status.in_(OPEN), scoped.c.sla_paused_since.is_(None),
+        scoped.c.sla_due_at < now))
+    total_resolved, in_time, avg_rating, ratings = resolved
+    export = ExportForm(formdata=None, start=(to_local(now) - timedelta(days=30)).date(),
+                        end=to_local(now).date())
+    return render_template("tickets/staff_dashboard.html", table=table, statuses=STATUSES,
+                           label=service.status_label, division_names=_division_names(),
+                           compliance=(in_time or 0) / total_resolved if total_resolved else None,
+                           total_resolved=total_resolved, average=average, overdue=overdue,
+                           avg_rating=avg_rating, ratings=ratings, export=export)
+
+
+@service_bp.get("/staff/tickets/export.csv")
+@staff_required
+def staff_export():
+    form = ExportForm(request.args)
+    if not form.validate() or form.start.data > form.end.data:
+        flash(_("Choose a valid period to export."), "danger")
+        return redirect(url_for("service.staff_dashboard"))
+    start = to_utc(datetime.combine(form.start.data, time.min))
+    end = to_utc(datetime.combine(form.end.data + timedelta(days=1), time.min))
+    rows = db.session.scalars(_scope(select(Ticket)).where(
+        Ticket.created_at >= start, Ticket.created_at < end).order_by(Ticket.created_at)).all()
+    names = _division_names()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["protocol", "created_at", "division", "request", "client", "client_email",
+                     "status", "assignee", "sla_due_at", "resolved_at", "sla_met",
+                     "finished_at", "rating"])
+    for t in rows:
+        met = sla.met(t)
+        writer.writerow([t.protocol, _iso(t.created_at), names.get(t.division_id, t.division_id),
+                         t.title, t.client.name, t.client.email, t.status,
+                         t.assignee.name if t.assignee else "", _iso(t.sla_due_at),
+                         _iso(t.resolved_at), "" if met is None else ("yes" if met else "no"),
+                         _iso(t.finished_at), t.rating or ""])
+    filename = f"tickets-{form.start.data}-{form.end.data}.csv"
+    # a BOM so that spreadsheet programs read the accents right
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _iso(value: datetime | None) -> str:
+    return to_local(value).isoformat(timespec="minutes") if value else ""
+
+
+# -- division limits of staff members ----------------------------------------------------------
+
+@service_bp.post("/staff/accounts/<int:user_id>/divisions")
+@staff_required
+def staff_divisions(user_id: int):
+    if current_user.role != "admin":
+        abort(403)
+    member = db.get_or_404(User, user_id)
+    if not member.is_staff:
+        abort(400)
+    known = set(_division_names())
+    chosen = [d for d in request.form.getlist("divisions") if d in known]
+    db.session.execute(StaffDivision.__table__.delete().where(StaffDivision.user_id == member.id))
+    db.session.add_all(StaffDivision(user_id=member.id, division_id=d) for d in chosen)
+    db.session.commit()
+    flash(_("Divisions saved."), "success")
+    return redirect(url_for("staff.client", user_id=member.id))
