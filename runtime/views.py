@@ -55,6 +55,18 @@ def _context() -> dict:
     return context
 
 
+def _isodate(value: str) -> str:
+    """A stored ISO date ("2026-10-01") in the tenant's language."""
+    from datetime import date
+
+    from flask_babel import format_date
+
+    try:
+        return format_date(date.fromisoformat(value), "medium")
+    except (TypeError, ValueError):
+        return value
+
+
 def _footer():
     """The footer is the same on every page of a tenant: rendered once."""
     cached = current_app.extensions.get("portal_footer_html")
@@ -112,5 +124,6 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/healthz", "healthz", healthz)
     app.context_processor(_context)
     app.jinja_env.filters["format_document"] = format_document
+    app.jinja_env.filters["isodate"] = _isodate
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _error)

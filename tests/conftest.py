@@ -117,6 +117,30 @@ def app(built_instance, db_url):
 
 
 @pytest.fixture
+def desk_instance(tmp_path) -> Path:
+    """The service-desk tenant: every field type, a staff-only division, finance, profile."""
+    from generator.build import build
+
+    target = tmp_path / "tenants" / "desk"
+    shutil.copytree(FIXTURES / "tenants" / "desk", target)
+    return build(str(target / "tenant.yaml"), tmp_path / "desk-build").instance
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def desk_app(request, desk_instance):
+    if request.param == "sqlite":
+        url = f"sqlite:///{desk_instance / 'data' / 'portal.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    application = make_app(desk_instance, url)
+    yield application
+    from runtime.extensions import db
+
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
 def sqlite_app(built_instance):
     """For tests whose subject is not the database."""
     return make_app(built_instance)

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from wtforms.fields.choices import SelectChoice
 
 from ..auth.routes import send_link
 from ..brdocs import digits
@@ -29,11 +30,11 @@ def dashboard():
                            modules=modules)
 
 
-def _role_choices() -> list[tuple[str, str]]:
+def _role_choices() -> list[SelectChoice]:
     roles = ["client", "syndic"]
     if current_user.role == "admin":
         roles += ["staff", "admin"]
-    return [(r, str(ROLE_LABELS[r])) for r in roles]
+    return [SelectChoice(r, str(ROLE_LABELS[r])) for r in roles]
 
 
 @bp.get("/clients")

@@ -99,6 +99,12 @@ def show(protocol: str):
     return _page(own_ticket(protocol))
 
 
+def _refused(ticket: Ticket, exc: Exception):
+    """An action the ticket's state no longer allows (another tab, a stale page)."""
+    flash(str(exc), "danger")
+    return redirect(url_for("tickets.show", protocol=ticket.protocol))
+
+
 def _done(ticket: Ticket, message: str):
     db.session.commit()
     mail.deliver_pending()
@@ -117,8 +123,10 @@ def reply(protocol: str):
                                      .where(TicketAttachment.ticket_id == ticket.id))
             files = attachments.read(request.files.getlist("files"), already=used)
             service.client_reply(ticket, current_user, form.body.data, files)
-        except (attachments.AttachmentError, service.TicketError) as exc:
+        except attachments.AttachmentError as exc:
             form.files.errors = [str(exc)]
+        except service.TicketError as exc:
+            return _refused(ticket, exc)
         else:
             return _done(ticket, _("Message sent."))
     return _page(ticket, reply_form=form)
@@ -131,8 +139,7 @@ def approve(protocol: str):
     try:
         service.client_approve(ticket, current_user)
     except service.TicketError as exc:
-        flash(str(exc), "danger")
-        return redirect(url_for("tickets.show", protocol=protocol))
+        return _refused(ticket, exc)
     return _done(ticket, _("Thank you! The ticket is finished."))
 
 
@@ -145,7 +152,7 @@ def reject(protocol: str):
         try:
             service.client_reject(ticket, current_user, form.reason.data)
         except service.TicketError as exc:
-            form.reason.errors = [str(exc)]
+            return _refused(ticket, exc)
         else:
             return _done(ticket, _("We reopened the ticket and will get back to you."))
     return _page(ticket, reject_form=form)
@@ -160,7 +167,7 @@ def cancel(protocol: str):
         try:
             service.client_cancel(ticket, current_user, form.reason.data)
         except service.TicketError as exc:
-            form.reason.errors = [str(exc)]
+            return _refused(ticket, exc)
         else:
             return _done(ticket, _("The ticket was cancelled."))
     return _page(ticket, cancel_form=form)
@@ -177,7 +184,7 @@ def rate(protocol: str):
         try:
             service.rate(ticket, int(form.rating.data), form.comment.data)
         except service.TicketError as exc:
-            form.rating.errors = [str(exc)]
+            return _refused(ticket, exc)
         else:
             return _done(ticket, _("Thank you for your rating!"))
     return _page(ticket, rate_form=form)

@@ -20,6 +20,7 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -77,10 +78,10 @@ def _make_field(spec: dict):
     if kind == "date":
         return DateField(validators=presence, **kwargs)
     if kind == "select":
-        choices = [("", "—")] + [(o, o) for o in spec["options"]]
+        choices = [SelectChoice("", "—"), *spec["options"]]
         return SelectField(choices=choices, validators=presence, validate_choice=True, **kwargs)
     if kind == "multiselect":
-        return MultiCheckboxField(choices=[(o, o) for o in spec["options"]],
+        return MultiCheckboxField(choices=list(spec["options"]),
                                   validators=presence, **kwargs)
     if kind == "checkbox":
         return BooleanField(validators=[_required_checkbox] if required else [], **kwargs)
@@ -113,7 +114,7 @@ def _display(spec: dict, value) -> str | list | bool | None:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value.to_integral() else str(value)
+        return format(value.normalize(), "f")  # 30, 12.5: never 3E+1
     if spec["type"] in ("cpf", "cnpj"):
         return format_document(value)
     return value

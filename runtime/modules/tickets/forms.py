@@ -30,7 +30,7 @@ class CancelForm(FlaskForm):
 
 
 class RateForm(FlaskForm):
-    rating = RadioField(_l("Your rating"), choices=[(str(i), str(i)) for i in range(1, 6)],
+    rating = RadioField(_l("Your rating"), choices=[str(i) for i in range(1, 6)],
                         validators=[DataRequired(message=_l("Choose from 1 to 5 stars."))])
     comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=2000)])
 

@@ -10,6 +10,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, or_, select
+from wtforms.fields.choices import SelectChoice
 
 from ... import mail
 from ...extensions import db
@@ -105,10 +106,12 @@ def _staff_page(ticket: Ticket, **forms):
         Ticket.client_id == ticket.client_id, Ticket.id != ticket.id)
         .order_by(Ticket.created_at.desc()).limit(10)).all()
     move = forms.pop("move_form", None) or StaffMoveForm()
-    move.to.choices = [(s, service.status_label(s)) for s in service.STAFF_MOVES[ticket.status]]
+    move.to.choices = [SelectChoice(s, service.status_label(s))
+                       for s in service.STAFF_MOVES[ticket.status]]
     assign = forms.pop("assign_form", None) or AssignForm(assignee=str(ticket.assignee_id or ""))
     team = service.staff_for_division(ticket.division_id)
-    assign.assignee.choices = [("", _("Nobody"))] + [(str(u.id), u.name) for u in team]
+    assign.assignee.choices = [SelectChoice("", _("Nobody")),
+                               *(SelectChoice(str(u.id), u.name) for u in team)]
     status = 400 if request.method == "POST" else 200
     return render_template("tickets/staff_ticket.html", ticket=ticket, messages=messages,
                            events=events, files=files, others=others, now=utcnow(), sla=sla,
@@ -153,7 +156,7 @@ def staff_reply(protocol: str):
 def staff_move(protocol: str):
     ticket = _staff_ticket(protocol)
     form = StaffMoveForm()
-    form.to.choices = [(s, s) for s in service.STAFF_MOVES[ticket.status]]
+    form.to.choices = list(service.STAFF_MOVES[ticket.status])
     if form.validate_on_submit():
         try:
             service.staff_move(ticket, current_user, form.to.data, form.note.data)
@@ -171,7 +174,7 @@ def staff_assign(protocol: str):
     ticket = _staff_ticket(protocol)
     form = AssignForm()
     team = service.staff_for_division(ticket.division_id)
-    form.assignee.choices = [("", "")] + [(str(u.id), u.name) for u in team]
+    form.assignee.choices = ["", *(str(u.id) for u in team)]
     if form.validate_on_submit():
         chosen = next((u for u in team if str(u.id) == form.assignee.data), None)
         service.assign(ticket, current_user, chosen)
