@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -124,6 +125,19 @@ def _app(instance: str):
         raise click.ClickException(str(exc)) from None
 
 
+@contextmanager
+def _instance(instance: str):
+    """An app context on INSTANCE; its database connections are closed on the way out."""
+    app = _app(instance)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            from runtime.extensions import db
+
+            db.engine.dispose()
+
+
 def _upgrade(app) -> None:
     import sqlalchemy.exc
     from flask_migrate import upgrade
@@ -144,8 +158,8 @@ def db() -> None:
 @click.argument("instance", type=click.Path(exists=True, file_okay=False))
 def db_upgrade(instance: str) -> None:
     """Create or migrate the database of INSTANCE (idempotent)."""
-    app = _app(instance)
-    _upgrade(app)
+    with _instance(instance) as app:
+        _upgrade(app)
     click.echo(f"database of {instance} is up to date")
 
 
@@ -168,8 +182,7 @@ def users_add(instance: str, email: str, password: str | None, name: str, docume
     """Create an account (there is no self-registration)."""
     from runtime.accounts import AccountError, create_account
 
-    app = _app(instance)
-    with app.app_context():
+    with _instance(instance):
         try:
             user = create_account(email=email, password=password, name=name,
                                   document=document, phone=phone, role=role)
@@ -194,8 +207,7 @@ def outbox_send(instance: str) -> None:
     """Deliver the e-mails still pending (for example after the SMTP server was down)."""
     from runtime.mail import deliver_pending
 
-    app = _app(instance)
-    with app.app_context():
+    with _instance(instance):
         sent, failed = deliver_pending(limit=10_000)
     click.echo(f"sent {sent} e-mail(s)" + (f"; the server refused the next one, "
                                            f"{failed} attempt(s) failed" if failed else ""))
