@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PAGES = ["/notices", "/"]
+PAGES = ["/notices", "/", "/tickets"]
 
 
 def free_port() -> int:
@@ -82,18 +82,24 @@ def sql_counts(instance: Path) -> dict[str, int]:
     sys.path.insert(0, str(ROOT))
     from runtime import create_app
     from runtime.extensions import db
+    from runtime.modules.tickets.models import Ticket
 
     app = create_app(instance, {"WTF_CSRF_ENABLED": False})
     counts: dict[str, int] = {}
     with app.app_context():
         engine = db.engine
+        protocol = db.session.scalar(db.select(Ticket.protocol).order_by(Ticket.id))
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute",
                  lambda *args: statements.append(args[2]))
     for who, pages in (("maria.souza@example.com", ["/", "/notices", "/notices/1", "/faq",
-                                                     "/pages/manual"]),
+                                                     "/pages/manual", "/tickets",
+                                                     "/tickets/" + protocol, "/finance",
+                                                     "/profile", "/contact/assistencia"]),
                        ("atendimento@example.com", ["/staff/", "/staff/clients",
-                                                     "/staff/notices"])):
+                                                     "/staff/notices", "/staff/tickets",
+                                                     "/staff/tickets/" + protocol,
+                                                     "/staff/tickets/dashboard"])):
         client = app.test_client()
         client.post("/login", data={"identifier": who, "password": "demo-portal-2026"})
         for page in pages:

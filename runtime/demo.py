@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 from . import richtext, uploads
 from .accounts import create_account
 from .extensions import db
-from .models import User, utcnow
+from .models import OutboxMessage, User, utcnow
 
 DEMO_PASSWORD = "demo-portal-2026"
 ACCOUNTS = [
@@ -62,6 +62,47 @@ def _thumbnail(colour: tuple[int, int, int]) -> FileStorage:
     return FileStorage(buf, filename="thumb.jpg", content_type="image/jpeg")
 
 
+def _seed_tickets() -> None:
+    """A few requests in different stages, as a client of a real portal would have."""
+    from flask import current_app
+
+    from .modules.tickets import service
+    from .modules.tickets.models import Ticket
+
+    if "service.staff_queue" not in current_app.view_functions or \
+            db.session.scalar(select(Ticket).limit(1)) is not None:
+        return
+    maria = db.session.scalar(select(User).where(User.email == ACCOUNTS[0][1]))
+    joao = db.session.scalar(select(User).where(User.email == ACCOUNTS[1][1]))
+    staff = db.session.scalar(select(User).where(User.email == ACCOUNTS[3][1]))
+    now = utcnow()
+    leak = service.open_ticket(
+        maria, "assistencia", "infiltracao", now=now - timedelta(days=3),
+        description="Apareceu uma mancha de umidade na parede do banheiro, perto do box.",
+        answers=[{"id": "comodo", "label": "Cômodo", "type": "select", "value": "Banheiro"}],
+        files={})
+    service.staff_move(leak, staff, "awaiting_feedback",
+                       "Olá, Maria! Pode nos enviar uma foto da mancha e dizer desde quando "
+                       "ela aparece?")
+    question = service.open_ticket(maria, "relacionamento", "duvida",
+                                   now=now - timedelta(hours=20),
+                                   description="Quando será a assembleia de instalação do "
+                                               "condomínio?", answers=[], files={})
+    service.staff_reply(question, staff, "Estamos confirmando a data com a administradora e "
+                        "avisamos até sexta.", [], internal=False)
+    power = service.open_ticket(maria, "assistencia", "eletrica", now=now - timedelta(days=12),
+                                description="A tomada da cozinha não funciona.", answers=[],
+                                files={})
+    service.staff_move(power, staff, "resolved", "Trocamos o disjuntor da cozinha.")
+    service.client_approve(power, maria)
+    service.rate(power, 5, "Resolveram no mesmo dia. Obrigada!")
+    service.open_ticket(joao, "relacionamento", "duvida", now=now - timedelta(hours=2),
+                        description="Posso antecipar parcelas?", answers=[], files={})
+    # the demo's story is not news to anyone: no e-mails for it
+    db.session.execute(OutboxMessage.__table__.delete())
+    db.session.commit()
+
+
 def seed() -> list[tuple[str, str, str]]:
     """Create the demo accounts and notices once; return (role, e-mail, document) logins."""
     from .modules.notices.models import Notice
@@ -80,4 +121,10 @@ def seed() -> list[tuple[str, str, str]]:
                               summary="O portal ficará fora do ar no domingo das 2h às 4h.",
                               publish_from=now + timedelta(days=5)))
         db.session.commit()
+    from flask import current_app
+
+    domains = current_app.extensions["portal"]["tenant"]["domains"]
+    with current_app.test_request_context(base_url=f"https://{domains[0]}" if domains
+                                          else "http://127.0.0.1:5000"):
+        _seed_tickets()
     return [(role, email, document) for role, email, _, document, _ in ACCOUNTS]
