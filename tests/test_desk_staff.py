@@ -92,6 +92,10 @@ def test_status_changes_follow_the_rules(desk):
     submit(staff, f"{page}/take", {}, page=page)
     html = staff.get(page).get_data(as_text=True)
     assert "In progress" in html and "Sam Staff" in html
+    assert html.count("portal-nav-link active") == 1  # only "Tickets" is highlighted
+    submit(staff, f"{page}/move", {"to": "awaiting_feedback", "note": "Photo?"}, page=page)
+    html = staff.get(page).get_data(as_text=True)
+    assert "Awaiting feedback" in html and "Waiting for your reply" not in html
 
 
 def test_dashboard_and_csv_export(desk):

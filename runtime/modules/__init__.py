@@ -15,6 +15,10 @@ class StaffLink:
     label: str  # a lazy_gettext string
     endpoint: str
     icon: str
+    also: tuple[str, ...] = ()  # other screens under this entry (it stays highlighted)
+
+    def active(self, endpoint: str | None) -> bool:
+        return endpoint == self.endpoint or endpoint in self.also
 
 
 @dataclass(frozen=True)

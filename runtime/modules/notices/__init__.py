@@ -12,4 +12,5 @@ bp = Blueprint("notices", __name__, template_folder="templates")
 from . import models, routes  # noqa: E402,F401
 
 manifest = Manifest("notices", bp, "notices.index",
-                    (StaffLink(_l("Notices"), "notices.staff_list", "megaphone"),))
+                    (StaffLink(_l("Notices"), "notices.staff_list", "megaphone",
+                               ("notices.staff_new", "notices.staff_edit")),))

@@ -18,7 +18,8 @@ tickets_bp = Blueprint("tickets", __name__, template_folder="templates")
 from . import client, contact, models, staff  # noqa: E402,F401
 
 service_manifest = Manifest("service", service_bp, None,
-                   (StaffLink(_l("Tickets"), "service.staff_queue", "inbox"),
+                   (StaffLink(_l("Tickets"), "service.staff_queue", "inbox",
+                              ("service.staff_ticket",)),
                     StaffLink(_l("Service dashboard"), "service.staff_dashboard",
                               "bar-chart")))
 manifest = Manifest("tickets", tickets_bp, "tickets.index")

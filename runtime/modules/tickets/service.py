@@ -54,7 +54,17 @@ def request_type(division_id: str, request_id: str) -> dict | None:
     return None
 
 
+def staff_status_label(status: str) -> str:
+    """Status names for staff: neutral, not addressed to the client."""
+    return {
+        "new": _("New"), "in_progress": _("In progress"),
+        "awaiting_feedback": _("Awaiting feedback"), "feedback_returned": _("Feedback returned"),
+        "resolved": _("Resolved"), "finished": _("Finished"), "cancelled": _("Cancelled"),
+    }[status]
+
+
 def status_label(status: str) -> str:
+    """Status names as clients read them: whose move it is."""
     return {
         "new": _("New"), "in_progress": _("In progress"),
         "awaiting_feedback": _("Waiting for your reply"),
@@ -173,7 +183,8 @@ def staff_reply(ticket: Ticket, staff: User, body: str, files: list, *, internal
 def staff_move(ticket: Ticket, staff: User, to: str, note: str | None) -> None:
     if to not in STAFF_MOVES[ticket.status]:
         raise TicketError(_("A ticket that is %(status)s cannot become %(to)s.",
-                            status=status_label(ticket.status), to=status_label(to)))
+                            status=staff_status_label(ticket.status),
+                            to=staff_status_label(to)))
     note = (note or "").strip() or None
     if to in NEEDS_NOTE and not note:
         raise TicketError(_("Write a message to the client for this step."))

@@ -77,7 +77,7 @@ def staff_queue():
                            Ticket.sla_due_at, Ticket.id)
     page = db.paginate(query, per_page=PER_PAGE, error_out=False)
     return render_template("tickets/staff_queue.html", page=page, now=now, sla=sla,
-                           divisions=_divisions(), label=service.status_label,
+                           divisions=_divisions(), label=service.staff_status_label,
                            statuses=STATUSES, args=args, division_names=_division_names(),
                            query_args={k: v for k, v in args.items() if k != "page"})
 
@@ -106,7 +106,7 @@ def _staff_page(ticket: Ticket, **forms):
         Ticket.client_id == ticket.client_id, Ticket.id != ticket.id)
         .order_by(Ticket.created_at.desc()).limit(10)).all()
     move = forms.pop("move_form", None) or StaffMoveForm()
-    move.to.choices = [SelectChoice(s, service.status_label(s))
+    move.to.choices = [SelectChoice(s, service.staff_status_label(s))
                        for s in service.STAFF_MOVES[ticket.status]]
     assign = forms.pop("assign_form", None) or AssignForm(assignee=str(ticket.assignee_id or ""))
     team = service.staff_for_division(ticket.division_id)
@@ -115,7 +115,7 @@ def _staff_page(ticket: Ticket, **forms):
     status = 400 if request.method == "POST" else 200
     return render_template("tickets/staff_ticket.html", ticket=ticket, messages=messages,
                            events=events, files=files, others=others, now=utcnow(), sla=sla,
-                           label=service.status_label, move_form=move, assign_form=assign,
+                           label=service.staff_status_label, move_form=move, assign_form=assign,
                            reply_form=forms.pop("reply_form", None) or StaffReplyForm(),
                            division_names=_division_names(), **forms), status
 
@@ -164,7 +164,7 @@ def staff_move(protocol: str):
             form.note.errors = [str(exc)]
         else:
             return _saved(ticket, _("Status changed to: %(status)s",
-                                    status=service.status_label(ticket.status)))
+                                    status=service.staff_status_label(ticket.status)))
     return _staff_page(ticket, move_form=form)
 
 
@@ -255,7 +255,7 @@ def staff_dashboard():
     export = ExportForm(formdata=None, start=(to_local(now) - timedelta(days=30)).date(),
                         end=to_local(now).date())
     return render_template("tickets/staff_dashboard.html", table=table, statuses=STATUSES,
-                           label=service.status_label, division_names=_division_names(),
+                           label=service.staff_status_label, division_names=_division_names(),
                            compliance=(in_time or 0) / total_resolved if total_resolved else None,
                            total_resolved=total_resolved, average=average, overdue=overdue,
                            avg_rating=avg_rating, ratings=ratings, export=export)
