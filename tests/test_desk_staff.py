@@ -130,6 +130,7 @@ def test_admin_limits_a_staff_member(desk):
     with desk.app_context():
         carla = db.session.scalar(db.select(User).where(User.email == "carla@example.com")).id
     page = f"/staff/clients/{carla}"
+    assert 'name="divisions" value="care"' in admin.get(page).get_data(as_text=True)
     submit(admin, f"/staff/accounts/{carla}/divisions", {"divisions": ["care", "nope"]},
            page=page)
     from runtime.modules.tickets.models import StaffDivision

@@ -115,7 +115,20 @@ def client(user_id: int):
         flash(_("Changes saved."), "success")
         return redirect(url_for("staff.client", user_id=user.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("staff/client_form.html", form=form, user=user), status
+    return render_template("staff/client_form.html", form=form, user=user,
+                           limits=_division_limits(user)), status
+
+
+def _division_limits(user: User) -> dict | None:
+    """For an admin looking at a staff account: the divisions it may be limited to."""
+    if not (user.is_staff and current_user.role == "admin"
+            and "service.staff_divisions" in current_app.view_functions):
+        return None
+    from ..modules.tickets.service import staff_division_ids
+
+    divisions = [d for g in current_app.extensions["portal"]["divisions"]
+                 for d in g["divisions"]]
+    return {"divisions": divisions, "selected": staff_division_ids(user) or set()}
 
 
 @bp.post("/clients/<int:user_id>/invite")

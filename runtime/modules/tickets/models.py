@@ -53,8 +53,9 @@ class Ticket(db.Model):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None]
 
-    client: Mapped[User] = relationship(foreign_keys=[client_id], lazy="joined")
-    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    # loaded where a screen shows them (joinedload in the staff queue and export)
+    client: Mapped[User] = relationship(foreign_keys=[client_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
 
 
 class TicketMessage(db.Model):

@@ -10,6 +10,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from ... import mail
@@ -50,7 +51,7 @@ def _divisions() -> list[dict]:
 def staff_queue():
     now = utcnow()
     args = request.args
-    query = _scope(select(Ticket))
+    query = _scope(select(Ticket).options(joinedload(Ticket.client), joinedload(Ticket.assignee)))
     division = args.get("division", "")
     if division:
         query = query.where(Ticket.division_id == division)
@@ -88,7 +89,8 @@ def _division_names() -> dict[str, str]:
 
 
 def _staff_ticket(protocol: str) -> Ticket:
-    ticket = db.session.scalar(_scope(select(Ticket).where(Ticket.protocol == protocol)))
+    ticket = db.session.scalar(_scope(select(Ticket).options(joinedload(Ticket.client))
+                                      .where(Ticket.protocol == protocol)))
     if ticket is None:
         abort(404)
     return ticket
@@ -270,7 +272,8 @@ def staff_export():
         return redirect(url_for("service.staff_dashboard"))
     start = to_utc(datetime.combine(form.start.data, time.min))
     end = to_utc(datetime.combine(form.end.data + timedelta(days=1), time.min))
-    rows = db.session.scalars(_scope(select(Ticket)).where(
+    rows = db.session.scalars(_scope(select(Ticket).options(
+        joinedload(Ticket.client), joinedload(Ticket.assignee))).where(
         Ticket.created_at >= start, Ticket.created_at < end).order_by(Ticket.created_at)).all()
     names = _division_names()
     out = io.StringIO()
