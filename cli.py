@@ -196,6 +196,58 @@ def users_add(instance: str, email: str, password: str | None, name: str, docume
             click.echo(f"first-access link sent ({where})")
 
 
+@users.command("invite")
+@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+@click.option("--all-new", is_flag=True,
+              help="Every client with an e-mail who has no password and was never invited.")
+@click.option("--email", "emails", multiple=True, help="Invite these accounts (repeatable).")
+def users_invite(instance: str, all_new: bool, emails: tuple[str, ...]) -> None:
+    """E-mail first-access links in bulk (e.g. after an ERP import)."""
+    from sqlalchemy import func, select
+
+    from runtime.accounts import send_first_access
+    from runtime.extensions import db
+    from runtime.models import User
+
+    if not all_new and not emails:
+        raise click.UsageError("use --all-new or name accounts with --email")
+    with _instance(instance):
+        query = select(User).where(User.active.is_(True), User.email.is_not(None),
+                                   User.role.in_(("client", "syndic")))
+        if all_new:
+            query = query.where(User.password_hash.is_(None), User.invited_at.is_(None))
+        else:
+            query = query.where(func.lower(User.email).in_([e.lower() for e in emails]))
+        targets = db.session.scalars(query.order_by(User.id)).all()
+        for user in targets:
+            send_first_access(user)
+        db.session.commit()
+    click.echo(f"sent {len(targets)} first-access link(s)")
+
+
+@main.command("import")
+@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check and count; change nothing.")
+def import_erp(instance: str, folder: str, dry_run: bool) -> None:
+    """Import an ERP export (customers, developments, units, contracts, contract_parties)."""
+    from runtime.erp.importer import run
+
+    with _instance(instance):
+        report = run(Path(folder), dry_run=dry_run)
+    if report.errors:
+        for line in report.errors:
+            click.echo(line, err=True)
+        raise click.ClickException(f"{len(report.errors)} problem(s); nothing was imported")
+    click.echo("would change (dry run):" if dry_run else "imported:")
+    for table, counts in report.counts.items():
+        click.echo(f"  {table:<17} {counts['created']:>7} created {counts['updated']:>7} "
+                   f"updated {counts['unchanged']:>7} unchanged")
+    if report.new_customers and not dry_run:
+        click.echo(f"{len(report.new_customers)} new customer(s): send their first-access "
+                   f"links with: portal users invite {instance} --all-new")
+
+
 @main.group()
 def outbox() -> None:
     """E-mail waiting in an instance's outbox."""
@@ -249,7 +301,7 @@ def demo(out_dir: str, host: str, port: int, no_serve: bool) -> None:
     from runtime.demo import DEMO_PASSWORD, seed
 
     with app.app_context():
-        logins = seed()
+        logins = seed(DEMO_TENANT.parent / "erp")
     click.echo(f"\nDemo portal of {app.extensions['portal']['tenant']['name']} "
                f"built in {result.instance}")
     click.echo(f"Open http://{host}:{port}/ and log in (password for all: {DEMO_PASSWORD}):")

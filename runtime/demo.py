@@ -103,7 +103,105 @@ def _seed_tickets() -> None:
     db.session.commit()
 
 
-def seed() -> list[tuple[str, str, str]]:
+def _picture(progress: float, hue: tuple[int, int, int], size=(1200, 800)) -> Image.Image:
+    """A building site at `progress` (0..1): sky, crane, floors rising."""
+    img = Image.new("RGB", size, (150, 200, 235))
+    draw = ImageDraw.Draw(img)
+    w, h = size
+    draw.rectangle([0, int(h * .8), w, h], fill=(120, 96, 70))
+    floors = max(1, int(14 * progress))
+    for f in range(floors):
+        top = int(h * .8) - (f + 1) * 38
+        draw.rectangle([300, top, 800, top + 34], fill=hue)
+        for x in range(320, 790, 60):
+            draw.rectangle([x, top + 8, x + 30, top + 26], fill=(230, 230, 240))
+    draw.rectangle([900, 120, 912, int(h * .8)], fill=(242, 169, 0))
+    draw.rectangle([600, 120, 1100, 132], fill=(242, 169, 0))
+    return img
+
+
+def _upload(img: Image.Image, fmt: str, name: str, mimetype: str) -> FileStorage:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **({"quality": 85} if fmt == "JPEG" else {}))
+    buf.seek(0)
+    return FileStorage(buf, filename=name, content_type=mimetype)
+
+
+def _seed_property(erp_folder) -> None:
+    """Import the ERP sample, then what staff add: photos, progress, documents."""
+    from datetime import date
+
+    from .erp import importer
+    from .erp.models import Contract, Development, SyndicDevelopment, Unit
+    from .modules.construction.models import ConstructionPhoto, ConstructionUpdate
+    from .modules.documents.models import Document, DocumentVersion
+    from .modules.documents.routes import categories
+    from .modules.tickets import attachments
+
+    if erp_folder is None or db.session.scalar(select(Development).limit(1)) is not None:
+        return
+    report = importer.run(erp_folder)
+    if report.errors:
+        raise RuntimeError("demo ERP sample: " + "; ".join(report.errors))
+    jardins = db.session.scalar(select(Development).where(Development.external_id == "JAR"))
+    verde = db.session.scalar(select(Development).where(Development.external_id == "VV"))
+    jardins.description_html = richtext.clean(
+        "<p>O <strong>Residencial Jardins</strong> tem duas torres de 12 andares, lazer completo "
+        "e 40% da área do terreno em jardins.</p><ul><li>Piscina adulto e infantil</li>"
+        "<li>Salão de festas e espaço gourmet</li><li>Bicicletário e pet place</li></ul>")
+    jardins.photo = uploads.save_image(_upload(_picture(1, (11, 79, 138)), "JPEG", "jardins.jpg",
+                                               "image/jpeg"), "developments").name
+    syndic = db.session.scalar(select(User).where(User.email == ACCOUNTS[2][1]))
+    db.session.add(SyndicDevelopment(user_id=syndic.id, development_id=jardins.id))
+    staff = db.session.scalar(select(User).where(User.email == ACCOUNTS[3][1]))
+    phases = ["Fundação", "Estrutura", "Alvenaria", "Instalações", "Acabamento"]
+    for dev, plan in ((jardins, ((date(2026, 8, 28), 52), (date(2026, 9, 29), 58),
+                                 (date(2026, 10, 30), 65), (date(2026, 7, 30), 47))),
+                      (verde, ((date(2026, 10, 15), 31),))):
+        for day, overall in plan:
+            update = ConstructionUpdate(
+                development_id=dev.id, reported_on=day, overall=overall, author_id=staff.id,
+                phases=[{"name": n, "percent": max(0, min(100, int(overall * 2.2 - i * 28)))}
+                        for i, n in enumerate(phases)],
+                text=f"Avanço de {overall}% no mês: estrutura da torre B e alvenaria dos "
+                     "andares baixos.", videos=["https://www.youtube-nocookie.com/embed/"
+                                                 "aqz-KE-bpKQ"] if overall == 65 else [])
+            for k in range(3):
+                photo = uploads.save_photo(_upload(_picture(overall / 100 - k * .05,
+                                                            (60 + k * 40, 90, 140)),
+                                                   "JPEG", "obra.jpg", "image/jpeg"),
+                                           "construction")
+                update.photos.append(ConstructionPhoto(image=photo.image,
+                                                       thumbnail=photo.thumbnail,
+                                                       mimetype=photo.mimetype))
+            db.session.add(update)
+    cats = {c.name: c.id for c in categories()}
+    contract = db.session.scalar(select(Contract).where(Contract.external_id == "CT-1001"))
+    unit = db.session.scalar(select(Unit).where(Unit.external_id == "JAR-A-101"))
+    for title, category, scope, target, colour in (
+            ("Planta do pavimento tipo", "Planta", "development", jardins.id, (11, 79, 138)),
+            ("Manual do proprietário", "Manual do Proprietário", "development", jardins.id,
+             (22, 101, 52)),
+            ("Planta da unidade A-101", "Planta", "unit", unit.id, (242, 169, 0)),
+            ("Contrato de compra e venda", "Contrato", "contract", contract.id, (90, 90, 90))):
+        pdf = _upload(_picture(.8, colour, (1240, 1754)), "PDF", f"{title}.pdf",
+                      "application/pdf")
+        [incoming] = attachments.read([pdf], ("application/pdf",))
+        stored, filename = attachments.store(incoming)
+        document = Document(title=title, category_id=cats[category], scope=scope,
+                            target_id=target)
+        db.session.add(document)
+        db.session.flush()
+        version = DocumentVersion(document_id=document.id, stored_name=stored, filename=filename,
+                                  mimetype=incoming.mimetype, size=len(incoming.data),
+                                  uploaded_by_id=staff.id)
+        db.session.add(version)
+        db.session.flush()
+        document.current_version_id = version.id
+    db.session.commit()
+
+
+def seed(erp_folder=None) -> list[tuple[str, str, str]]:
     """Create the demo accounts and notices once; return (role, e-mail, document) logins."""
     from .modules.notices.models import Notice
 
@@ -127,4 +225,5 @@ def seed() -> list[tuple[str, str, str]]:
     with current_app.test_request_context(base_url=f"https://{domains[0]}" if domains
                                           else "http://127.0.0.1:5000"):
         _seed_tickets()
+        _seed_property(erp_folder)
     return [(role, email, document) for role, email, _, document, _ in ACCOUNTS]

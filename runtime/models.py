@@ -26,8 +26,10 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # ERP customers may have no e-mail: they log in with their CPF/CNPJ
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     document: Mapped[str | None] = mapped_column(String(14), unique=True)  # CPF/CNPJ digits
+    erp_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # the ERP's customer id
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(30))
     address: Mapped[str | None] = mapped_column(String(300))
@@ -38,6 +40,7 @@ class User(UserMixin, db.Model):
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    invited_at: Mapped[datetime | None]  # when the last first-access link was sent
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

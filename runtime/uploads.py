@@ -73,3 +73,38 @@ def save_image(storage, kind: str, *, max_bytes: int | None = None,
 def remove(kind: str, name: str | None) -> None:
     if name:
         (upload_dir(kind) / Path(name).name).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    image: str
+    thumbnail: str
+    mimetype: str
+
+
+def save_photo(storage, kind: str, *, max_side: int = 1920, thumb_side: int = 480) -> StoredPhoto:
+    """An uploaded photo re-encoded twice: a full size one and a thumbnail, both without EXIF."""
+    data = _read_limited(storage.stream, current_app.config["PORTAL_UPLOAD_MAX_BYTES"])
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            fmt = probe.format
+            probe.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+        raise UploadError(_("%(name)s is not a JPEG, PNG or WebP photo.",
+                            name=storage.filename)) from None
+    if fmt not in ("JPEG", "PNG", "WEBP"):
+        raise UploadError(_("%(name)s is not a JPEG, PNG or WebP photo.", name=storage.filename))
+    names = []
+    with Image.open(io.BytesIO(data)) as img:
+        img = ImageOps.exif_transpose(img)
+        if img.mode not in ("RGB", "L"):
+            img = img.convert("RGB")
+        for side in (max_side, thumb_side):
+            copy = img.copy()
+            copy.thumbnail((side, side))
+            out = io.BytesIO()
+            copy.save(out, format="JPEG", quality=82 if side == max_side else 75, optimize=True)
+            name = f"{secrets.token_urlsafe(16)}.jpg"
+            (upload_dir(kind) / name).write_bytes(out.getvalue())
+            names.append(name)
+    return StoredPhoto(names[0], names[1], "image/jpeg")

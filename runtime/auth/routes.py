@@ -147,6 +147,7 @@ def send_link(user: User, purpose: str) -> bool:
     if purpose == "first-access":
         subject = _("Your access to the %(name)s portal", name=portal["tenant"]["name"])
         template = "first_access"
+        user.invited_at = utcnow()
     else:
         subject = _("Reset your password at %(name)s", name=portal["tenant"]["name"])
         template = "reset_password"

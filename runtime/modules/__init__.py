@@ -32,15 +32,21 @@ class Manifest:
 
 
 def _registry() -> dict[str, Manifest]:
+    from .construction import manifest as construction
+    from .contracts import manifest as contracts
+    from .documents import manifest as documents
     from .faq import manifest as faq
     from .finance import manifest as finance
     from .notices import manifest as notices
     from .pages import manifest as pages
     from .profile import manifest as profile
+    from .property import manifest as property_
     from .tickets import manifest as tickets
     from .tickets import service_manifest as service
+    from .unit import manifest as unit
 
-    return {m.name: m for m in (notices, faq, pages, tickets, service, finance, profile)}
+    return {m.name: m for m in (notices, faq, pages, tickets, service, finance, profile, unit,
+                                contracts, construction, documents, property_)}
 
 
 def register_modules(app: Flask) -> None:
@@ -52,6 +58,8 @@ def register_modules(app: Flask) -> None:
         enabled.append("pages")
     if portal["divisions"]:  # the contact tree and the staff desk
         enabled.append("service")
+    if {"unit", "contracts", "construction", "documents"} & set(portal["modules"]):
+        enabled.append("property")  # developments in the staff console, viewing as a client
     missing = [name for name in portal["modules"] if name not in registry]
     if missing:
         app.logger.info("modules without screens in this release: %s", ", ".join(missing))

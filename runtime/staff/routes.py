@@ -47,6 +47,11 @@ def clients():
         conditions = [func.lower(User.name).like(like), func.lower(User.email).like(like)]
         if digits(text):
             conditions.append(User.document.like(f"%{digits(text)}%"))
+        from ..erp.models import Contract, ContractParty, Unit
+
+        conditions.append(User.id.in_(  # by unit code, e.g. "A-101"
+            select(ContractParty.user_id).join(Contract, Contract.id == ContractParty.contract_id)
+            .join(Unit, Unit.id == Contract.unit_id).where(func.lower(Unit.code) == text.lower())))
         query = query.where(or_(*conditions))
     page = db.paginate(query, per_page=25, error_out=False)
     return render_template("staff/clients.html", page=page, q=text, roles=ROLE_LABELS)
@@ -116,7 +121,31 @@ def client(user_id: int):
         return redirect(url_for("staff.client", user_id=user.id))
     status = 400 if request.method == "POST" else 200
     return render_template("staff/client_form.html", form=form, user=user,
-                           limits=_division_limits(user)), status
+                           limits=_division_limits(user), syndic=_syndic_developments(user),
+                           units=_units_of(user)), status
+
+
+def _syndic_developments(user: User) -> dict | None:
+    if user.role != "syndic" or "property.staff_syndic_developments" not in \
+            current_app.view_functions:
+        return None
+    from ..erp.models import Development, SyndicDevelopment
+
+    chosen = set(db.session.scalars(select(SyndicDevelopment.development_id).where(
+        SyndicDevelopment.user_id == user.id)))
+    return {"developments": db.session.scalars(select(Development).order_by(
+        Development.name)).all(), "selected": chosen}
+
+
+def _units_of(user: User) -> list:
+    """The client's contracts with their units, shown on the account page."""
+    from ..erp.models import Contract, ContractParty, Unit
+
+    return db.session.execute(
+        select(Contract.number, Unit.code, ContractParty.role)
+        .join(ContractParty, ContractParty.contract_id == Contract.id)
+        .join(Unit, Unit.id == Contract.unit_id).where(ContractParty.user_id == user.id)
+        .order_by(Contract.number)).all()
 
 
 def _division_limits(user: User) -> dict | None:

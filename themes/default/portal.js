@@ -57,3 +57,25 @@
     });
   });
 })();
+
+// A select that switches the page (the unit switcher) submits on change.
+document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+  select.addEventListener("change", function () { select.form.submit(); });
+});
+
+// Construction photos open full size in a viewer (without JS the link opens the image).
+(function () {
+  "use strict";
+  var viewer = document.getElementById("photo-viewer");
+  if (!viewer || !window.bootstrap) return;
+  var modal = new bootstrap.Modal(viewer);
+  var image = viewer.querySelector(".viewer-image");
+  document.querySelectorAll("a[data-viewer]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      image.src = link.href;
+      image.alt = link.querySelector("img").alt;
+      modal.show();
+    });
+  });
+})();

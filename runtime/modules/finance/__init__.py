@@ -7,6 +7,7 @@ from urllib.parse import quote
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
 
+from ...erp.scope import unit_placeholders
 from .. import Manifest
 
 bp = Blueprint("finance", __name__, template_folder="templates")
@@ -16,9 +17,7 @@ def placeholders(user) -> dict[str, str]:
     """Values for the URL placeholders of the logged-in client."""
     values = {"{customer.id}": str(user.id), "{customer.document}": user.document or "",
               "{customer.email}": user.email or "", "{unit.code}": "", "{contract.number}": ""}
-    unit = current_app.extensions.get("portal_unit_of")
-    if unit is not None:  # the unit module (ERP data) knows the client's unit and contract
-        values.update(unit(user))
+    values.update(unit_placeholders(user))  # from the ERP data, when the client has a contract
     return values
 
 

@@ -1,0 +1,459 @@
+"""`portal import`: read an ERP export, validate every row, upsert in one transaction.
+
+Files (CSV in UTF-8 or Latin-1, comma or semicolon; or JSON lists of objects with the
+same fields): customers, developments, units, contracts and contract_parties. Rows are
+matched by the ERP's ids, so importing the same files twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+
+from ..brdocs import digits, is_document
+from ..extensions import db
+from ..models import User
+from .models import CONTRACT_STATUSES, PARTY_ROLES, Contract, ContractParty, Development, Unit
+
+MAX_ERRORS = 500
+
+
+class Problem(ValueError):
+    pass
+
+
+def _text(limit: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > limit:
+            raise Problem(f"longer than {limit} characters")
+        return value
+
+    return parse
+
+
+def _date(value: str) -> date:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise Problem(f'"{value}" is not a date (use 2026-03-31 or 31/03/2026)')
+
+
+def _decimal(value: str) -> float:
+    """72.5, 72,50 or 1.072,50 (Brazilian thousands) -> a float rounded to 2 places."""
+    try:
+        number = Decimal(value.replace(".", "").replace(",", ".") if "," in value else value)
+    except InvalidOperation:
+        raise Problem(f'"{value}" is not a number') from None
+    if number < 0 or not number.is_finite():
+        raise Problem("must be a positive number")
+    return float(number.quantize(Decimal("0.01")))
+
+
+def _document(value: str) -> str:
+    if not is_document(value):
+        raise Problem(f'"{value}" is not a valid CPF or CNPJ (check digits)')
+    return digits(value)
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise Problem(f'"{value}" is not an e-mail address')
+    return value
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        value = value.strip().lower()
+        if value not in options:
+            raise Problem(f'"{value}" is not one of: {", ".join(options)}')
+        return value
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Column:
+    attr: str
+    parse: Callable[[str], Any]
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: dict[str, Column]
+    refs: dict[str, str] = field(default_factory=dict)  # column -> table it names
+
+
+TABLES = (
+    Table("customers", {
+        "id": Column("erp_id", _text(64), True), "name": Column("name", _text(200), True),
+        "document": Column("document", _document), "email": Column("email", _email),
+        "phone": Column("phone", _text(30)), "address": Column("address", _text(300)),
+    }),
+    Table("developments", {
+        "id": Column("external_id", _text(64), True), "name": Column("name", _text(200), True),
+        "address": Column("address", _text(300)), "city": Column("city", _text(100)),
+        "state": Column("state", _text(2)), "delivery_forecast": Column("delivery_forecast",
+                                                                          _date),
+        "contact_phone": Column("contact_phone", _text(30)),
+        "contact_email": Column("contact_email", _email),
+    }),
+    Table("units", {
+        "id": Column("external_id", _text(64), True),
+        "development_id": Column("development_id", _text(64), True),
+        "code": Column("code", _text(40), True), "tower": Column("tower", _text(40)),
+        "floor": Column("floor", _text(10)), "area": Column("area", _decimal),
+        "type": Column("kind", _text(40)),
+    }, refs={"development_id": "developments"}),
+    Table("contracts", {
+        "id": Column("external_id", _text(64), True), "number": Column("number", _text(40), True),
+        "unit_id": Column("unit_id", _text(64), True), "signed_on": Column("signed_on", _date),
+        "status": Column("status", _choice(CONTRACT_STATUSES)),
+    }, refs={"unit_id": "units"}),
+    Table("contract_parties", {
+        "contract_id": Column("contract_id", _text(64), True),
+        "customer_id": Column("customer_id", _text(64), True),
+        "role": Column("role", _choice(PARTY_ROLES), True),
+    }, refs={"contract_id": "contracts", "customer_id": "customers"}),
+)
+MODELS = {"customers": User, "developments": Development, "units": Unit,
+          "contracts": Contract}
+KEY = {"customers": "erp_id"}
+
+
+@dataclass
+class Row:
+    file: str
+    line: int
+    values: dict[str, Any]
+
+
+@dataclass
+class Report:
+    errors: list[str] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    new_customers: list[int] = field(default_factory=list)
+
+    def error(self, file: str, line: int, column: str | None, message: str) -> None:
+        where = f"{file}:{line}: {column}: " if column else f"{file}:{line}: "
+        self.errors.append(where + message)
+
+    def count(self, table: str, what: str, n: int = 1) -> None:
+        self.counts.setdefault(table, {"created": 0, "updated": 0, "unchanged": 0})[what] += n
+
+
+# -- reading -------------------------------------------------------------------------------
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # what older ERPs (Mega, UAU) write
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    text = _decode(path.read_bytes())
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = list(reader)
+    if not rows:
+        return [], []
+    header = [h.strip().lower() for h in rows[0]]
+    out = []
+    for number, cells in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        out.append((number, dict(zip(header, (c.strip() for c in cells), strict=False))
+                    | ({"__width__": str(len(cells))} if len(cells) != len(header) else {})))
+    return header, out
+
+
+def _read_json(path: Path, report: Report) -> tuple[list[str], list[tuple[int, dict]]]:
+    try:
+        data = json.loads(_decode(path.read_bytes()))
+    except json.JSONDecodeError as exc:
+        report.error(path.name, exc.lineno, None, f"not valid JSON: {exc.msg}")
+        return [], []
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        report.error(path.name, 1, None, "expected a JSON list of objects")
+        return [], []
+    header = sorted({k.lower() for r in data for k in r})
+    # JSON has no line per row: report the position in the list, counting from 1
+    def cell(key: str, value: Any) -> Any:
+        if key == "parties":  # contracts may carry their parties inline
+            return value
+        return "" if value is None else str(value).strip()
+
+    return header, [(i, {k.lower(): cell(k.lower(), v) for k, v in r.items()})
+                    for i, r in enumerate(data, start=1)]
+
+
+def _find(folder: Path, name: str) -> Path | None:
+    for ext in ("csv", "json"):
+        for candidate in (folder / f"{name}.{ext}", folder / f"{name}.{ext.upper()}"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def read(folder: Path, report: Report) -> dict[str, list[Row]]:
+    """Every row of every file present, typed, with problems added to `report`."""
+    tables: dict[str, list[Row]] = {}
+    for table in TABLES:
+        path = _find(folder, table.name)
+        if path is None:
+            continue
+        header, raw_rows = (_read_json(path, report) if path.suffix.lower() == ".json"
+                            else _read_csv(path))
+        unknown = [h for h in header if h not in table.columns and h != "parties"]
+        for h in unknown:
+            report.error(path.name, 1, h, f"unknown column (expected: "
+                         f"{', '.join(table.columns)})")
+        for name, col in table.columns.items():
+            if col.required and raw_rows and name not in header:
+                report.error(path.name, 1, name, "required column is missing")
+        rows, seen = [], {}
+        for line, cells in raw_rows:
+            if "__width__" in cells:
+                report.error(path.name, line, None, f"has {cells['__width__']} cells, the "
+                             f"header has {len(header)}")
+                continue
+            values, ok = {}, True
+            for name, col in table.columns.items():
+                raw = cells.get(name, "")
+                if not raw:
+                    if col.required:
+                        report.error(path.name, line, name, "is required")
+                        ok = False
+                    values[col.attr] = None
+                    continue
+                try:
+                    values[col.attr] = col.parse(raw)
+                except Problem as exc:
+                    report.error(path.name, line, name, str(exc))
+                    ok = False
+            if table.name == "contracts" and isinstance(cells.get("parties"), list):
+                for party in cells["parties"]:
+                    inline = _inline_party(path.name, line, values.get("external_id"), party,
+                                           report)
+                    if inline is not None:
+                        tables.setdefault("contract_parties", []).append(inline)
+            key = _row_key(table.name, values)
+            if ok and key in seen:
+                report.error(path.name, line, None, f"repeats the row of line {seen[key]}")
+                ok = False
+            if ok:
+                seen[key] = line
+                rows.append(Row(path.name, line, values))
+        tables[table.name] = rows
+    return tables
+
+
+def _row_key(table: str, values: dict) -> tuple:
+    if table == "contract_parties":
+        return values.get("contract_id"), values.get("customer_id")
+    return (values.get(KEY.get(table, "external_id")),)
+
+
+def _inline_party(file: str, line: int, contract_id: str | None, party: Any,
+                  report: Report) -> Row | None:
+    if not isinstance(party, dict) or not party.get("customer_id"):
+        report.error(file, line, "parties", "each party needs customer_id and role")
+        return None
+    try:
+        role = _choice(PARTY_ROLES)(str(party.get("role", "")))
+    except Problem as exc:
+        report.error(file, line, "parties", str(exc))
+        return None
+    return Row(file, line, {"contract_id": contract_id, "customer_id": str(party["customer_id"]),
+                            "role": role})
+
+
+# -- references and upsert -------------------------------------------------------------------
+
+def _ids(model, key: str) -> dict[str, int]:
+    return dict(db.session.execute(select(getattr(model, key), model.id)).all())
+
+
+def _check_references(tables: dict[str, list[Row]], report: Report) -> None:
+    known = {
+        "developments": set(_ids(Development, "external_id")),
+        "units": set(_ids(Unit, "external_id")),
+        "contracts": set(_ids(Contract, "external_id")),
+        "customers": {k for k in _ids(User, "erp_id") if k},
+    }
+    for name, rows in tables.items():
+        known.setdefault(name, set()).update(
+            r.values.get(KEY.get(name, "external_id")) for r in rows)
+    for table in TABLES:
+        for row in tables.get(table.name, []):
+            for column, target in table.refs.items():
+                value = row.values[table.columns[column].attr]
+                if value is not None and value not in known[target]:
+                    report.error(row.file, row.line, column,
+                                 f'"{value}" is not in {target} (neither in this import '
+                                 "nor in the portal)")
+
+
+def _fields(row: Row, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {k: v for k, v in row.values.items() if k not in exclude}
+
+
+def _upsert(model, key: str, rows: list[dict], report: Report, table: str,
+            columns: list[str]) -> None:
+    """Insert new rows, update changed ones, in bulk; count what happened."""
+    existing = {r[0]: r for r in db.session.execute(
+        select(getattr(model, key), model.id, *(getattr(model, c) for c in columns))).all()}
+    new, changed = [], []
+    for values in rows:
+        current = existing.get(values[key])
+        if current is None:
+            new.append(values)
+        elif tuple(current[2:]) != tuple(values[c] for c in columns):
+            changed.append({"id": current[1], **{c: values[c] for c in columns}})
+    if new:
+        db.session.execute(insert(model), new)
+    if changed:
+        db.session.execute(update(model), changed)
+    report.count(table, "created", len(new))
+    report.count(table, "updated", len(changed))
+    report.count(table, "unchanged", len(rows) - len(new) - len(changed))
+
+
+def _upsert_customers(rows: list[Row], report: Report) -> None:
+    columns = ["name", "document", "email", "phone", "address"]
+    by_erp = {u.erp_id: u for u in db.session.scalars(select(User).where(
+        User.erp_id.is_not(None)))}
+    by_email = {}
+    by_document = {}
+    if len(by_erp) < len(rows):  # an account staff created before the first import is linked
+        for user in db.session.scalars(select(User).where(User.erp_id.is_(None))):
+            if user.email:
+                by_email[user.email.lower()] = user
+            if user.document:
+                by_document[user.document] = user
+    fresh = []
+    for row in rows:
+        v = row.values
+        user = by_erp.get(v["erp_id"]) or by_email.get(v["email"] or "") or \
+            by_document.get(v["document"] or "")
+        if user is None:
+            fresh.append({**v, "role": "client", "active": True, "failed_logins": 0})
+            continue
+        if user.is_staff:
+            report.error(row.file, row.line, "email", "belongs to a staff account")
+            continue
+        if user.erp_id == v["erp_id"] and all(getattr(user, c) == v[c] for c in columns):
+            report.count("customers", "unchanged")
+            continue
+        user.erp_id = v["erp_id"]
+        for c in columns:
+            setattr(user, c, v[c])
+        report.count("customers", "updated")
+    if fresh:
+        _clashes(fresh, rows, report)
+        db.session.execute(insert(User), fresh)
+    report.count("customers", "created", len(fresh))
+    db.session.flush()
+
+
+def _clashes(fresh: list[dict], rows: list[Row], report: Report) -> None:
+    """New customers whose e-mail or document another account already uses."""
+    line = {r.values["erp_id"]: r for r in rows}
+    for column, attr in (("email", User.email), ("document", User.document)):
+        values = [f[column] for f in fresh if f[column]]
+        taken = set(db.session.scalars(select(attr).where(attr.in_(values)))) if values else set()
+        for f in fresh:
+            if f[column] and f[column] in taken:
+                row = line[f["erp_id"]]
+                report.error(row.file, row.line, column,
+                             f'"{f[column]}" is used by another account')
+
+
+def _sync_parties(rows: list[Row], report: Report) -> None:
+    contract_ids = _ids(Contract, "external_id")
+    user_ids = {k: v for k, v in _ids(User, "erp_id").items() if k}
+    wanted: dict[tuple[int, int], str] = {}
+    for row in rows:
+        key = (contract_ids[row.values["contract_id"]], user_ids[row.values["customer_id"]])
+        wanted[key] = row.values["role"]
+    touched = {c for c, _ in wanted}
+    current = {(p.contract_id, p.user_id): p.role for p in db.session.scalars(
+        select(ContractParty).where(ContractParty.contract_id.in_(touched)))} if touched else {}
+    removed = [k for k in current if k not in wanted]
+    new = [{"contract_id": c, "user_id": u, "role": r} for (c, u), r in wanted.items()
+           if (c, u) not in current]
+    changed = [(k, r) for k, r in wanted.items() if k in current and current[k] != r]
+    for contract_id, user_id in removed:
+        db.session.execute(delete(ContractParty).where(ContractParty.contract_id == contract_id,
+                                                       ContractParty.user_id == user_id))
+    if new:
+        db.session.execute(insert(ContractParty), new)
+    for (contract_id, user_id), role in changed:
+        db.session.execute(update(ContractParty).where(
+            ContractParty.contract_id == contract_id, ContractParty.user_id == user_id)
+            .values(role=role))
+    report.count("contract_parties", "created", len(new))
+    report.count("contract_parties", "updated", len(changed) + len(removed))
+    report.count("contract_parties", "unchanged", len(wanted) - len(new) - len(changed))
+
+
+def run(folder: Path, *, dry_run: bool = False) -> Report:
+    """Validate everything, then upsert in one transaction (none at all on any error)."""
+    report = Report()
+    if not folder.is_dir():
+        report.error(str(folder), 0, None, "no such folder")
+        return report
+    tables = read(folder, report)
+    if not tables and not report.errors:
+        report.error(str(folder), 0, None, "no ERP files found (customers, developments, "
+                     "units, contracts, contract_parties; .csv or .json)")
+    _check_references(tables, report)
+    if report.errors:
+        report.errors = report.errors[:MAX_ERRORS]
+        return report
+    before = db.session.scalar(select(func.max(User.id))) or 0
+    try:
+        _upsert_customers(tables.get("customers", []), report)
+        _upsert(Development, "external_id", [_fields(r) for r in tables.get("developments", [])],
+                report, "developments", ["name", "address", "city", "state",
+                                         "delivery_forecast", "contact_phone", "contact_email"])
+        developments = _ids(Development, "external_id")
+        _upsert(Unit, "external_id", [
+            {**_fields(r), "development_id": developments[r.values["development_id"]]}
+            for r in tables.get("units", [])], report, "units",
+            ["development_id", "code", "tower", "floor", "area", "kind"])
+        units = _ids(Unit, "external_id")
+        _upsert(Contract, "external_id", [
+            {**_fields(r), "unit_id": units[r.values["unit_id"]],
+             "status": r.values["status"] or "active"} for r in tables.get("contracts", [])],
+            report, "contracts", ["number", "unit_id", "signed_on", "status"])
+        _sync_parties(tables.get("contract_parties", []), report)
+        if report.errors:
+            db.session.rollback()
+            return report
+        report.new_customers = list(db.session.scalars(select(User.id).where(
+            User.id > before, User.role == "client")))
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return report

@@ -1,0 +1,14 @@
+"""Construction progress: the latest updates of each development a client or syndic follows."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_babel import lazy_gettext as _l
+
+from .. import Manifest
+
+bp = Blueprint("construction", __name__, template_folder="templates")
+
+from . import models, routes  # noqa: E402,F401
+
+manifest = Manifest("construction", bp, "construction.index")

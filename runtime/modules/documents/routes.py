@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import and_, false, or_, select
+from wtforms import MultipleFileField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from ...erp.models import Contract, Development, Unit
+from ...erp.scope import scope_of
+from ...extensions import db
+from ...staff import staff_required
+from ..tickets import attachments
+from . import bp
+from .models import SCOPES, Document, DocumentCategory, DocumentVersion
+
+INLINE = ("application/pdf", "image/jpeg", "image/png", "image/gif", "image/webp")
+DOCUMENT_TYPES = (*attachments.DEFAULT_TYPES,)
+
+
+def categories(active_only: bool = True) -> list[DocumentCategory]:
+    """The tenant's categories, created on first use; staff may add or deactivate more."""
+    wanted = current_app.extensions["portal"]["modules"]["documents"]["categories"]
+    existing = {c.name for c in db.session.scalars(select(DocumentCategory))}
+    missing = [name for name in wanted if name not in existing]
+    if missing:
+        db.session.add_all(DocumentCategory(name=name) for name in missing)
+        db.session.commit()
+    query = select(DocumentCategory).order_by(DocumentCategory.name)
+    if active_only:
+        query = query.where(DocumentCategory.active.is_(True))
+    return db.session.scalars(query).all()
+
+
+def _visible():
+    """Active documents in the logged-in user's scope (development, unit or contract)."""
+    scope = scope_of(current_user)
+    query = select(Document).where(Document.active.is_(True),
+                                   Document.current_version_id.is_not(None))
+    if scope.everything:
+        return query
+    allowed = [and_(Document.scope == "development",
+                    Document.target_id.in_(scope.development_ids)),
+               and_(Document.scope == "unit", Document.target_id.in_(scope.unit_ids)),
+               and_(Document.scope == "contract", Document.target_id.in_(scope.contract_ids))]
+    return query.where(or_(*allowed) if any((scope.development_ids, scope.unit_ids,
+                                             scope.contract_ids)) else false())
+
+
+@bp.get("/documents")
+@login_required
+def index():
+    query = _visible()
+    category = request.args.get("category", type=int)
+    where = request.args.get("scope", "")
+    if category:
+        query = query.where(Document.category_id == category)
+    if where in SCOPES:
+        query = query.where(Document.scope == where)
+    documents = db.session.scalars(query.order_by(Document.created_at.desc())).all()
+    return render_template("documents/index.html", documents=documents,
+                           categories=categories(), category=category, where=where,
+                           names=_target_names(documents))
+
+
+def _target_names(documents: list[Document]) -> dict[tuple[str, int], str]:
+    """'Residencial Jardins', 'Unit A-101', 'Contract 2024/0187' for the list (3 queries max)."""
+    names: dict[tuple[str, int], str] = {}
+    for scope, model, label in (("development", Development, lambda r: r.name),
+                                ("unit", Unit, lambda r: _("Unit %(code)s", code=r.code)),
+                                ("contract", Contract,
+                                 lambda r: _("Contract %(number)s", number=r.number))):
+        ids = {d.target_id for d in documents if d.scope == scope}
+        if ids:
+            for row in db.session.scalars(select(model).where(model.id.in_(ids))):
+                names[(scope, row.id)] = label(row)
+    return names
+
+
+def _document_or_404(document_id: int) -> Document:
+    document = db.session.scalar(_visible().where(Document.id == document_id))
+    if document is None:
+        abort(404)
+    return document
+
+
+@bp.get("/documents/<int:document_id>")
+@login_required
+def show(document_id: int):
+    document = _document_or_404(document_id)
+    inline = document.current.mimetype in INLINE
+    return render_template("documents/show.html", document=document, inline=inline)
+
+
+@bp.get("/documents/<int:document_id>/file")
+@login_required
+def file(document_id: int):
+    document = _document_or_404(document_id)
+    return _send(document.current, download=request.args.get("download") == "1")
+
+
+def _send(version: DocumentVersion, download: bool):
+    path = attachments.path_of(version.stored_name)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=version.mimetype,
+                         as_attachment=download or version.mimetype not in INLINE,
+                         download_name=version.filename, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    if version.mimetype == "application/pdf":  # shown in the page's frame
+        response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+# -- staff -------------------------------------------------------------------------------
+
+class UploadForm(FlaskForm):
+    category = SelectField(_l("Category"), choices=[])
+    scope = SelectField(_l("Belongs to"), choices=[])
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=200)],
+                        description=_l("Leave empty to use each file's name."))
+    files = MultipleFileField(_l("Files"), validators=[DataRequired()])
+
+
+def _targets() -> list[SelectChoice]:
+    choices = []
+    for d in db.session.scalars(select(Development).order_by(Development.name)):
+        choices.append(SelectChoice(f"development:{d.id}", d.name, optgroup=_("Development")))
+    for u in db.session.scalars(select(Unit).order_by(Unit.code).limit(2000)):
+        choices.append(SelectChoice(f"unit:{u.id}", u.code, optgroup=_("Unit")))
+    for c in db.session.scalars(select(Contract).order_by(Contract.number).limit(2000)):
+        choices.append(SelectChoice(f"contract:{c.id}", c.number, optgroup=_("Contract")))
+    return choices
+
+
+@bp.get("/staff/documents")
+@staff_required
+def staff_list():
+    documents = db.session.scalars(select(Document).order_by(Document.created_at.desc())
+                                   .limit(200)).all()
+    return render_template("documents/staff_list.html", documents=documents,
+                           names=_target_names(documents))
+
+
+def _store(upload) -> DocumentVersion:
+    [incoming] = attachments.read([upload], DOCUMENT_TYPES)
+    stored, filename = attachments.store(incoming)
+    return DocumentVersion(stored_name=stored, filename=filename, mimetype=incoming.mimetype,
+                           size=len(incoming.data), uploaded_by_id=current_user.id)
+
+
+@bp.route("/staff/documents/new", methods=["GET", "POST"])
+@staff_required
+def staff_new():
+    form = UploadForm()
+    form.category.choices = [SelectChoice(str(c.id), c.name) for c in categories()]
+    form.scope.choices = _targets()
+    if form.validate_on_submit():
+        scope, target = form.scope.data.split(":")
+        uploads = [f for f in request.files.getlist("files") if f and f.filename]
+        try:
+            versions = [_store(f) for f in uploads]
+        except attachments.AttachmentError as exc:
+            form.files.errors = [str(exc)]
+        else:
+            for version in versions:
+                title = form.title.data if form.title.data and len(versions) == 1 else \
+                    version.filename.rsplit(".", 1)[0].replace("_", " ")
+                document = Document(title=title, category_id=int(form.category.data),
+                                    scope=scope, target_id=int(target))
+                db.session.add(document)
+                db.session.flush()
+                version.document_id = document.id
+                db.session.add(version)
+                db.session.flush()
+                document.current_version_id = version.id
+            db.session.commit()
+            flash(_("%(n)d document(s) published.", n=len(versions)), "success")
+            return redirect(url_for("documents.staff_list"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("documents/staff_new.html", form=form), status
+
+
+@bp.route("/staff/documents/<int:document_id>", methods=["GET", "POST"])
+@staff_required
+def staff_document(document_id: int):
+    document = db.get_or_404(Document, document_id)
+    error = None
+    if request.method == "POST":
+        action = request.form.get("action")
+        if action == "toggle":
+            document.active = not document.active
+            db.session.commit()
+            flash(_("Document activated.") if document.active else
+                  _("Document deactivated."), "success")
+            return redirect(url_for("documents.staff_document", document_id=document.id))
+        upload = request.files.get("file")
+        if upload and upload.filename:
+            try:
+                version = _store(upload)
+            except attachments.AttachmentError as exc:
+                error = str(exc)
+            else:
+                version.document_id = document.id
+                db.session.add(version)
+                db.session.flush()
+                document.current_version_id = version.id  # older versions are kept
+                db.session.commit()
+                flash(_("New version published; the previous ones are kept."), "success")
+                return redirect(url_for("documents.staff_document", document_id=document.id))
+        else:
+            error = _("Choose a file.")
+    versions = db.session.scalars(select(DocumentVersion).where(
+        DocumentVersion.document_id == document.id)
+        .order_by(DocumentVersion.id.desc())).all()
+    status = 400 if error else 200
+    return render_template("documents/staff_document.html", document=document,
+                           versions=versions, error=error,
+                           names=_target_names([document])), status
+
+
+@bp.get("/staff/documents/versions/<int:version_id>")
+@staff_required
+def staff_version(version_id: int):
+    return _send(db.get_or_404(DocumentVersion, version_id), download=True)

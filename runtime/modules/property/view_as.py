@@ -1,0 +1,61 @@
+"""Staff view the portal as a client sees it: read-only, with a banner, and audited.
+
+While a staff member views as a client, that client is the current user for every
+client screen; any change (a POST other than stopping) is refused.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ...erp.models import AuditEntry
+from ...extensions import db
+from ...models import User
+from ...staff import staff_required
+from . import bp
+
+KEY = "view_as"
+
+
+@bp.before_app_request
+def _swap_user() -> None:
+    target_id = session.get(KEY)
+    if target_id is None:
+        return
+    real = current_user._get_current_object()
+    target = db.session.get(User, target_id)
+    if not real.is_authenticated or not real.is_staff or target is None or target.is_staff:
+        session.pop(KEY, None)
+        return
+    if request.method not in ("GET", "HEAD") and request.endpoint != "property.stop_view_as":
+        abort(403)  # read-only: nothing may change in the client's name
+    g.view_as_by = real
+    g._login_user = target  # Flask-Login's current_user for this request
+
+
+@bp.post("/staff/clients/<int:user_id>/view-as")
+@staff_required
+def view_as(user_id: int):
+    target = db.get_or_404(User, user_id)
+    if target.is_staff:
+        abort(400)
+    db.session.add(AuditEntry(actor_id=current_user.id, action="view_as",
+                              subject_id=target.id, detail=request.remote_addr))
+    db.session.commit()
+    session[KEY] = target.id
+    return redirect(url_for("home"))
+
+
+@bp.post("/view-as/stop")
+@login_required
+def stop_view_as():
+    target_id = session.pop(KEY, None)
+    real = getattr(g, "view_as_by", None)
+    if real is not None and target_id is not None:
+        db.session.add(AuditEntry(actor_id=real.id, action="view_as_end", subject_id=target_id))
+        db.session.commit()
+        flash(_("You are back in the staff console."), "info")
+        return redirect(url_for("staff.client", user_id=target_id))
+    return redirect(url_for("home"))
