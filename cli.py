@@ -135,6 +135,7 @@ def _instance(instance: str):
         finally:
             from runtime.extensions import db
 
+            db.session.remove()  # give the connection back first, or dispose cannot close it
             db.engine.dispose()
 
 

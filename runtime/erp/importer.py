@@ -259,7 +259,9 @@ def read(folder: Path, report: Report) -> dict[str, list[Row]]:
                 ok = False
             if ok:
                 seen[key] = line
-                rows.append(Row(path.name, line, values))
+            # a refused row stays for the reference checks (and nothing is written at all),
+            # so that each row reports all its problems and other files do not echo it
+            rows.append(Row(path.name, line, values))
         tables[table.name] = rows
     return tables
 
