@@ -11,7 +11,7 @@ CSP = "; ".join([
     "style-src 'self' 'unsafe-inline'",  # Bootstrap progress bars and carousels set style=""
     "script-src 'self'",
     "font-src 'self'",
-    "frame-src https://www.youtube-nocookie.com https://www.youtube.com",
+    "frame-src 'self' https://www.youtube-nocookie.com https://www.youtube.com",  # 'self': PDFs
     "form-action 'self'",
     "base-uri 'self'",
     "frame-ancestors 'none'",

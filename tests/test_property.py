@@ -304,3 +304,33 @@ def test_view_as_client_is_read_only_and_audited(estate):
     with estate.app_context():
         actions = [(a.action, a.subject_id) for a in db.session.scalars(db.select(AuditEntry))]
     assert actions == [("view_as", maria), ("view_as_end", maria)]
+
+
+def test_staff_add_and_deactivate_categories(estate):
+    staff = _login(estate, "staff@example.com")
+    submit(staff, "/staff/documents/categories", {"name": "Garantias"}, page="/staff/documents")
+    html = staff.get("/staff/documents/new").get_data(as_text=True)
+    assert ">Garantias</option>" in html
+    from runtime.extensions import db
+    from runtime.modules.documents.models import DocumentCategory
+
+    with estate.app_context():
+        garantias = db.session.scalar(db.select(DocumentCategory.id).where(
+            DocumentCategory.name == "Garantias"))
+    submit(staff, "/staff/documents/categories", {"toggle": str(garantias)},
+           page="/staff/documents")
+    assert ">Garantias</option>" not in staff.get("/staff/documents/new").get_data(as_text=True)
+
+
+def test_a_pdf_opens_inside_the_document_page(estate):
+    staff = _login(estate, "staff@example.com")
+    _, docs, _ = _publish(estate, staff)
+    client = _login(estate, "maria.souza@example.com")
+    page = client.get(f"/documents/{docs['Planta geral']}")
+    assert "frame-src 'self'" in page.headers["Content-Security-Policy"]
+    assert f'<iframe class="document-frame" src="/documents/{docs["Planta geral"]}/file"' in \
+        page.get_data(as_text=True)
+    pdf = client.get(f"/documents/{docs['Planta geral']}/file")
+    assert pdf.mimetype == "application/pdf" and pdf.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "inline" in pdf.headers["Content-Disposition"]
+    pdf.close()

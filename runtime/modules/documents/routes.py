@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from wtforms import MultipleFileField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -144,7 +144,27 @@ def staff_list():
     documents = db.session.scalars(select(Document).order_by(Document.created_at.desc())
                                    .limit(200)).all()
     return render_template("documents/staff_list.html", documents=documents,
-                           names=_target_names(documents))
+                           names=_target_names(documents), categories=categories(False))
+
+
+@bp.post("/staff/documents/categories")
+@staff_required
+def staff_categories():
+    """Add a category, or switch one on or off (documents keep theirs)."""
+    name = request.form.get("name", "").strip()[:100]
+    toggle = request.form.get("toggle", type=int)
+    if toggle:
+        category = db.get_or_404(DocumentCategory, toggle)
+        category.active = not category.active
+    elif name and not db.session.scalar(select(DocumentCategory).where(
+            func.lower(DocumentCategory.name) == name.lower())):
+        db.session.add(DocumentCategory(name=name))
+    else:
+        flash(_("Type a new category name."), "danger")
+        return redirect(url_for("documents.staff_list"))
+    db.session.commit()
+    flash(_("Categories saved."), "success")
+    return redirect(url_for("documents.staff_list"))
 
 
 def _store(upload) -> DocumentVersion:
