@@ -112,7 +112,7 @@ def _send(version: DocumentVersion, download: bool):
                          download_name=version.filename, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     if version.mimetype == "application/pdf":  # shown in the page's frame
-        response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'"
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
         response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
 

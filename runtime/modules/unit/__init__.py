@@ -22,8 +22,9 @@ def client_units() -> list[Unit]:
     ids = scope_of(current_user).unit_ids
     if not ids:
         return []
-    return db.session.scalars(select(Unit).options(joinedload(Unit.development))
-                              .where(Unit.id.in_(ids)).order_by(Unit.code)).all()
+    return db.session.scalars(select(Unit).join(Unit.development)
+                              .options(joinedload(Unit.development))
+                              .where(Unit.id.in_(ids)).order_by(Development.name, Unit.code)).all()
 
 
 @bp.get("/unit")
