@@ -12,7 +12,7 @@ from ...extensions import db
 from ...models import utcnow
 from . import attachments, service, sla, tickets_bp
 from .forms import CancelForm, RateForm, RejectForm, ReplyForm
-from .models import FILTERS, Ticket, TicketAttachment, TicketEvent, TicketMessage
+from .models import FILTERS, Ticket, TicketAttachment
 
 PER_PAGE = 20
 
@@ -73,14 +73,7 @@ def own_ticket(protocol: str) -> Ticket:
 
 
 def _page(ticket: Ticket, **forms):
-    messages = db.session.scalars(select(TicketMessage).where(
-        TicketMessage.ticket_id == ticket.id, TicketMessage.internal.is_(False))
-        .order_by(TicketMessage.created_at, TicketMessage.id)).all()
-    events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                                .order_by(TicketEvent.at, TicketEvent.id)).all()
-    files = db.session.scalars(select(TicketAttachment).where(
-        TicketAttachment.ticket_id == ticket.id, TicketAttachment.internal.is_(False))
-        .order_by(TicketAttachment.id)).all()
+    messages, events, files = service.records(ticket, internal=False)
     handlers = {e.actor.name for e in events if e.actor and e.actor.is_staff}
     handling = (ticket.finished_at - ticket.created_at) if ticket.finished_at else None
     context = {"reply_form": ReplyForm(), "reject_form": RejectForm(),

@@ -206,6 +206,23 @@ def assign(ticket: Ticket, staff: User, assignee: User | None) -> None:
         _move(ticket, "in_progress", staff, None, utcnow())
 
 
+def records(ticket: Ticket, *, internal: bool) -> tuple[list, list, list]:
+    """Messages, stage history and attachments of a ticket, oldest first.
+
+    Clients never get internal notes nor internal attachments (internal=False).
+    """
+    messages = select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
+    files = select(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id)
+    if not internal:
+        messages = messages.where(TicketMessage.internal.is_(False))
+        files = files.where(TicketAttachment.internal.is_(False))
+    events = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+    return (db.session.scalars(messages.order_by(TicketMessage.created_at, TicketMessage.id))
+            .all(),
+            db.session.scalars(events.order_by(TicketEvent.at, TicketEvent.id)).all(),
+            db.session.scalars(files.order_by(TicketAttachment.id)).all())
+
+
 # -- who sees what ---------------------------------------------------------------------------
 
 def staff_division_ids(user: User) -> set[str] | None:

@@ -27,8 +27,6 @@ from .models import (
     StaffDivision,
     Ticket,
     TicketAttachment,
-    TicketEvent,
-    TicketMessage,
 )
 
 PER_PAGE = 25
@@ -97,13 +95,7 @@ def _staff_ticket(protocol: str) -> Ticket:
 
 
 def _staff_page(ticket: Ticket, **forms):
-    messages = db.session.scalars(select(TicketMessage).where(TicketMessage.ticket_id ==
-                                                              ticket.id)
-                                  .order_by(TicketMessage.created_at, TicketMessage.id)).all()
-    events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                                .order_by(TicketEvent.at, TicketEvent.id)).all()
-    files = db.session.scalars(select(TicketAttachment).where(
-        TicketAttachment.ticket_id == ticket.id).order_by(TicketAttachment.id)).all()
+    messages, events, files = service.records(ticket, internal=True)
     others = db.session.scalars(_scope(select(Ticket)).where(
         Ticket.client_id == ticket.client_id, Ticket.id != ticket.id)
         .order_by(Ticket.created_at.desc()).limit(10)).all()
