@@ -301,9 +301,12 @@ def test_view_as_client_is_read_only_and_audited(estate):
     assert refused.status_code == 403
     submit(staff, "/view-as/stop", {}, page="/")
     assert staff.get("/staff/").status_code == 200
+    submit(staff, f"/staff/clients/{maria}/view-as", {}, page=f"/staff/clients/{maria}")
+    assert submit(staff, "/logout", {}, page="/").status_code == 302  # logging out is allowed
+    assert staff.get("/").status_code == 302 and staff.get("/staff/").status_code == 302
     with estate.app_context():
         actions = [(a.action, a.subject_id) for a in db.session.scalars(db.select(AuditEntry))]
-    assert actions == [("view_as", maria), ("view_as_end", maria)]
+    assert actions == [("view_as", maria), ("view_as_end", maria), ("view_as", maria)]
 
 
 def test_staff_add_and_deactivate_categories(estate):

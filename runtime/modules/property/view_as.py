@@ -17,6 +17,7 @@ from ...staff import staff_required
 from . import bp
 
 KEY = "view_as"
+ALLOWED_POSTS = ("property.stop_view_as", "auth.logout")  # everything else is read-only
 
 
 @bp.before_app_request
@@ -29,8 +30,11 @@ def _swap_user() -> None:
     if not real.is_authenticated or not real.is_staff or target is None or target.is_staff:
         session.pop(KEY, None)
         return
-    if request.method not in ("GET", "HEAD") and request.endpoint != "property.stop_view_as":
+    if request.method not in ("GET", "HEAD") and request.endpoint not in ALLOWED_POSTS:
         abort(403)  # read-only: nothing may change in the client's name
+    if request.endpoint == "auth.logout":
+        session.pop(KEY, None)
+        return  # log the staff member out, not the client
     g.view_as_by = real
     g._login_user = target  # Flask-Login's current_user for this request
 
