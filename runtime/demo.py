@@ -205,8 +205,8 @@ def seed(erp_folder=None) -> list[tuple[str, str, str]]:
     """Create the demo accounts and notices once; return (role, e-mail, document) logins."""
     from .modules.notices.models import Notice
 
-    if db.session.scalar(select(User).limit(1)) is None:
-        for role, email, name, document, phone in ACCOUNTS:
+    for role, email, name, document, phone in ACCOUNTS:
+        if db.session.scalar(select(User).where(User.email == email)) is None:
             create_account(email=email, name=name, role=role, password=DEMO_PASSWORD,
                            document=document or None, phone=phone or None)
     if db.session.scalar(select(Notice).limit(1)) is None:

@@ -10,7 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from generator.build import build
-from tests.conftest import PASSWORD, ROOT, add_user, make_app
+from tests.conftest import PASSWORD, ROOT, make_app
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,7 +36,15 @@ def browser():
 def live_portal(tmp_path_factory):
     out = tmp_path_factory.mktemp("live")
     app = make_app(build(str(ROOT / "tenants/aurora/tenant.yaml"), out).instance)
-    add_user(app, document="529.982.247-25")
+    from runtime.demo import seed
+    from runtime.extensions import db
+    from runtime.models import User
+
+    with app.app_context():  # the demo's ERP data, photos and documents, for Maria
+        seed(ROOT / "tenants" / "aurora" / "erp")
+        for user in db.session.scalars(db.select(User)):
+            user.set_password(PASSWORD)
+        db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -94,4 +102,46 @@ def test_login_page_shows_the_tenant_image_and_syndic_tab(browser, live_portal):
     assert page.get_by_role("link", name="Síndico").is_visible()
     logo = page.locator(".auth-logo")
     assert logo.evaluate("img => img.naturalWidth") > 0  # the SVG logo loaded
+    context.close()
+
+
+def test_opening_a_request_with_a_photo_on_a_phone(browser, live_portal, tmp_path):
+    from PIL import Image
+
+    photo = tmp_path / "parede.jpg"
+    Image.new("RGB", (640, 480), (180, 160, 140)).save(photo, format="JPEG")
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    _login(page, live_portal)
+    page.click(".portal-menu-button")
+    page.get_by_role("button", name="Entrar em contato").click()
+    page.get_by_role("link", name="Assistência Técnica").click()
+    page.get_by_role("link", name="Infiltração").click()
+    page.select_option("select[name=f_comodo]", "Cozinha")
+    page.set_input_files("input[name=f_fotos]", str(photo))
+    page.fill("textarea[name=description]", "Mancha de umidade atrás da pia")
+    page.get_by_role("button", name="Enviar solicitação").click()
+    page.wait_for_selector(".protocol")
+    protocol = page.inner_text(".protocol").strip()
+    page.get_by_role("link", name="Acompanhar esta solicitação").click()
+    assert protocol in page.inner_text("main")
+    assert "parede.jpg" in page.inner_text("main") and "Cozinha" in page.inner_text("main")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
+
+
+def test_construction_photos_open_in_the_viewer(browser, live_portal):
+    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    page = context.new_page()
+    _login(page, live_portal)
+    page.goto(live_portal + "/construction")
+    page.get_by_role("link", name="Residencial Jardins").click()
+    first = page.locator(".gallery a[data-viewer]").first
+    first.scroll_into_view_if_needed()
+    first.click()
+    page.wait_for_selector("#photo-viewer.show")
+    image = page.locator("#photo-viewer .viewer-image")
+    page.wait_for_function("document.querySelector('#photo-viewer .viewer-image').complete")
+    assert image.evaluate("img => img.naturalWidth") == 1200  # the full-size photo
+    assert "/full" in image.get_attribute("src")
     context.close()
