@@ -99,6 +99,13 @@ def test_status_changes_follow_the_rules(desk):
 
 
 def test_dashboard_and_csv_export(desk):
+    from runtime.extensions import db
+    from runtime.models import User
+
+    with desk.app_context():  # a name a spreadsheet would run as a formula
+        db.session.scalar(db.select(User).where(User.email == "client@example.com")).name = \
+            "=HYPERLINK(\"http://evil.example\")"
+        db.session.commit()
     client = _login(desk, "client@example.com")
     staff = _login(desk, "staff@example.com")
     protocol = open_leak(client)
@@ -117,7 +124,7 @@ def test_dashboard_and_csv_export(desk):
     assert len(rows) == 2
     done = next(r for r in rows if r["protocol"] == protocol)
     assert (done["status"], done["sla_met"], done["rating"], done["client"]) == (
-        "finished", "yes", "5", "Clara Client")
+        "finished", "yes", "5", "'=HYPERLINK(\"http://evil.example\")")
     bad = staff.get("/staff/tickets/export.csv?start=2026-05-02&end=2026-05-01")
     assert bad.status_code == 302
 

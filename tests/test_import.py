@@ -140,3 +140,14 @@ def test_invite_all_new_customers_once(runner, instance, erp):
     again = runner.invoke(main, ["users", "invite", str(instance), "--all-new"])
     assert "sent 0 first-access link(s)" in again.output
     assert len(list((instance / "data" / "outbox").glob("*.eml"))) == 4
+
+
+def test_a_changed_email_used_by_another_account_is_a_row_problem(runner, instance, erp):
+    _import(runner, instance, erp)
+    customers = (erp / "customers.csv").read_text()
+    (erp / "customers.csv").write_text(customers.replace("joao.lima@example.com",
+                                                         "maria.souza@example.com"))
+    result = _import(runner, instance, erp)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert 'customers.csv:3: email: "maria.souza@example.com" is used by another account' in \
+        result.output

@@ -363,6 +363,8 @@ def _upsert_customers(rows: list[Row], report: Report) -> None:
         if user.erp_id == v["erp_id"] and all(getattr(user, c) == v[c] for c in columns):
             report.count("customers", "unchanged")
             continue
+        if _taken_by_other(user, v, row, report):
+            continue
         user.erp_id = v["erp_id"]
         for c in columns:
             setattr(user, c, v[c])
@@ -372,6 +374,21 @@ def _upsert_customers(rows: list[Row], report: Report) -> None:
         db.session.execute(insert(User), fresh)
     report.count("customers", "created", len(fresh))
     db.session.flush()
+
+
+def _taken_by_other(user: User, values: dict, row: Row, report: Report) -> bool:
+    """An updated customer whose new e-mail or document another account already has."""
+    clash = False
+    for column in ("email", "document"):
+        value = values[column]
+        if value and value != getattr(user, column):
+            other = db.session.scalar(select(User.id).where(getattr(User, column) == value,
+                                                            User.id != user.id))
+            if other is not None:
+                report.error(row.file, row.line, column,
+                             f'"{value}" is used by another account')
+                clash = True
+    return clash
 
 
 def _clashes(fresh: list[dict], rows: list[Row], report: Report) -> None:
