@@ -275,11 +275,12 @@ def staff_export():
                      "finished_at", "rating"])
     for t in rows:
         met = sla.met(t)
-        writer.writerow([_cell(v) for v in [t.protocol, _iso(t.created_at), names.get(t.division_id, t.division_id),
-                         t.title, t.client.name, t.client.email, t.status,
-                         t.assignee.name if t.assignee else "", _iso(t.sla_due_at),
-                         _iso(t.resolved_at), "" if met is None else ("yes" if met else "no"),
-                         _iso(t.finished_at), t.rating or ""]])
+        row = [t.protocol, _iso(t.created_at), names.get(t.division_id, t.division_id),
+               t.title, t.client.name, t.client.email, t.status,
+               t.assignee.name if t.assignee else "", _iso(t.sla_due_at), _iso(t.resolved_at),
+               "" if met is None else ("yes" if met else "no"), _iso(t.finished_at),
+               t.rating or ""]
+        writer.writerow([_cell(v) for v in row])
     filename = f"tickets-{form.start.data}-{form.end.data}.csv"
     # a BOM so that spreadsheet programs read the accents right
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
