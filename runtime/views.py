@@ -86,7 +86,46 @@ def home():
         from .modules.notices.models import visible_now
 
         latest = db.session.scalars(visible_now().limit(3)).all()
-    return render_template("home.html", banners=portal["branding"]["banners"], latest=latest)
+    return render_template("home.html", banners=portal["branding"]["banners"], latest=latest,
+                           waiting=_waiting_on_client(), progress=_progress())
+
+
+def _waiting_on_client() -> int | None:
+    """How many of the client's tickets wait for them (feedback or approval)."""
+    if "tickets" not in current_app.extensions["portal_modules"]:
+        return None
+    from sqlalchemy import func, select
+
+    from .modules.tickets.models import FILTERS, Ticket
+
+    return db.session.scalar(select(func.count(Ticket.id)).where(
+        Ticket.client_id == current_user.id, Ticket.status.in_(FILTERS["my_action"])))
+
+
+def _progress():
+    """The latest construction update of each development the user follows (one query)."""
+    if "construction" not in current_app.extensions["portal_modules"]:
+        return []
+    from sqlalchemy import func, select
+
+    from .erp.models import Development
+    from .erp.scope import scope_of
+    from .modules.construction.models import ConstructionUpdate
+
+    ids = scope_of(current_user).development_ids
+    if not ids:
+        return []
+    newest = (select(ConstructionUpdate.development_id,
+                     func.max(ConstructionUpdate.reported_on).label("day"))
+              .where(ConstructionUpdate.development_id.in_(ids))
+              .group_by(ConstructionUpdate.development_id).subquery())
+    return db.session.execute(
+        select(Development.id, Development.name, ConstructionUpdate.overall,
+               ConstructionUpdate.reported_on)
+        .join(newest, newest.c.development_id == Development.id)
+        .join(ConstructionUpdate, (ConstructionUpdate.development_id == Development.id)
+              & (ConstructionUpdate.reported_on == newest.c.day))
+        .order_by(Development.name)).all()
 
 
 def healthz():

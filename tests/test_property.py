@@ -172,6 +172,14 @@ def test_unit_page_shows_unit_development_forecast_and_co_holders(estate):
     assert "boleto?cpf=52998224725" in finance
 
 
+def test_home_shows_the_latest_construction_progress(estate):
+    staff = _login(estate, "staff@example.com")
+    _publish(estate, staff)
+    home = _login(estate, "ana.souza@example.com").get("/").get_data(as_text=True)
+    assert "Residencial Jardins" in home and "65%" in home
+    assert "Vista Verde" not in home  # Ana is only on the Jardins contract
+
+
 def test_syndic_sees_no_unit_or_contract(estate):
     syndic = _login(estate, "sindico@example.com", "syndic")
     assert "Nenhuma unidade está vinculada" in syndic.get("/unit").get_data(as_text=True)

@@ -120,6 +120,7 @@ def test_the_full_life_of_a_ticket_with_its_emails(people):
     submit(staff, f"{page}/move", {"to": "awaiting_feedback", "note": "Which sink?"}, page=page)
     client_page = client.get(f"/tickets/{protocol}").get_data(as_text=True)
     assert "Waiting for your reply" in client_page and "Which sink?" in client_page
+    assert "1 request waits for you" in client.get("/").get_data(as_text=True)
     assert "Checking the pipes" not in client_page  # internal notes never reach the client
     submit(client, f"/tickets/{protocol}/reply", {"body": "The left one"},
            page=f"/tickets/{protocol}")
