@@ -191,6 +191,13 @@ class AuthActions:
         return submit(self.client, "/logout", {}, page="/")
 
 
+def login(app, email: str, kind: str = "client"):
+    """A test client of `app`, logged in as `email` (checked)."""
+    client = app.test_client()
+    assert AuthActions(client).login(email, kind=kind).status_code == 302
+    return client
+
+
 @pytest.fixture
 def auth(client):
     return AuthActions(client)

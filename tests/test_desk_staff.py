@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import AuthActions, add_user, outbox, submit
+from tests.conftest import add_user, login, outbox, submit
 from tests.test_tickets import open_leak
 
 
@@ -21,12 +21,6 @@ def desk(desk_app):
     add_user(desk_app, "carla@example.com", role="staff", name="Carla Care")
     add_user(desk_app, "admin@example.com", role="admin", name="Ada Admin")
     return desk_app
-
-
-def _login(app, email):
-    client = app.test_client()
-    AuthActions(client).login(email)
-    return client
 
 
 def _limit(app, email, *divisions):
@@ -45,13 +39,13 @@ def test_queue_is_sorted_by_sla_and_flags_overdue(desk):
     from runtime.models import utcnow
     from runtime.modules.tickets.models import Ticket
 
-    client = _login(desk, "client@example.com")
+    client = login(desk, "client@example.com")
     first, second = open_leak(client), open_leak(client)
     with desk.app_context():
         late = db.session.scalar(db.select(Ticket).where(Ticket.protocol == second))
         late.sla_due_at = utcnow() - timedelta(hours=1)
         db.session.commit()
-    staff = _login(desk, "staff@example.com")
+    staff = login(desk, "staff@example.com")
     html = staff.get("/staff/tickets").get_data(as_text=True)
     assert html.index(second) < html.index(first)  # the overdue one first
     assert "Overdue since" in html and "overdue" in html
@@ -61,12 +55,12 @@ def test_queue_is_sorted_by_sla_and_flags_overdue(desk):
 
 
 def test_staff_limited_to_divisions_cannot_reach_others(desk):
-    client = _login(desk, "client@example.com")
+    client = login(desk, "client@example.com")
     leak = open_leak(client)
     question = submit(client, "/contact/care/question", {"description": "When?"})
     question = question.location.rsplit("/", 1)[1]
     _limit(desk, "carla@example.com", "care")
-    carla = _login(desk, "carla@example.com")
+    carla = login(desk, "carla@example.com")
     queue = carla.get("/staff/tickets").get_data(as_text=True)
     assert question in queue and leak not in queue
     for path in (f"/staff/tickets/{leak}", f"/staff/tickets/{leak}/files/1"):
@@ -81,8 +75,8 @@ def test_staff_limited_to_divisions_cannot_reach_others(desk):
 
 
 def test_status_changes_follow_the_rules(desk):
-    client = _login(desk, "client@example.com")
-    staff = _login(desk, "staff@example.com")
+    client = login(desk, "client@example.com")
+    staff = login(desk, "staff@example.com")
     protocol = open_leak(client)
     page = f"/staff/tickets/{protocol}"
     no_note = submit(staff, f"{page}/move", {"to": "awaiting_feedback", "note": ""}, page=page)
@@ -106,8 +100,8 @@ def test_dashboard_and_csv_export(desk):
         db.session.scalar(db.select(User).where(User.email == "client@example.com")).name = \
             "=HYPERLINK(\"http://evil.example\")"
         db.session.commit()
-    client = _login(desk, "client@example.com")
-    staff = _login(desk, "staff@example.com")
+    client = login(desk, "client@example.com")
+    staff = login(desk, "staff@example.com")
     protocol = open_leak(client)
     page = f"/staff/tickets/{protocol}"
     submit(staff, f"{page}/move", {"to": "resolved", "note": "Fixed"}, page=page)
@@ -130,7 +124,7 @@ def test_dashboard_and_csv_export(desk):
 
 
 def test_admin_limits_a_staff_member(desk):
-    admin = _login(desk, "admin@example.com")
+    admin = login(desk, "admin@example.com")
     from runtime.extensions import db
     from runtime.models import User
 
@@ -144,7 +138,7 @@ def test_admin_limits_a_staff_member(desk):
 
     with desk.app_context():
         assert db.session.scalars(db.select(StaffDivision.division_id)).all() == ["care"]
-    staff = _login(desk, "staff@example.com")
+    staff = login(desk, "staff@example.com")
     assert submit(staff, f"/staff/accounts/{carla}/divisions", {"divisions": ["care"]},
                   page="/staff/").status_code == 403
 
@@ -157,7 +151,7 @@ def test_mail_survives_an_smtp_outage(desk, monkeypatch, runner):
         raise mail.MailError("Connection refused")
 
     monkeypatch.setattr(mail, "_deliver", down)
-    client = _login(desk, "client@example.com")
+    client = login(desk, "client@example.com")
     open_leak(client)
     from runtime.extensions import db
     from runtime.models import OutboxMessage
@@ -205,7 +199,7 @@ def test_sql_statements_stay_bounded_with_10000_tickets(desk):
         for who, pages in (("client@example.com", ["/tickets", "/tickets?filter=my_action"]),
                            ("staff@example.com", ["/staff/tickets", "/staff/tickets?overdue=1",
                                                   "/staff/tickets?status=all&page=3"])):
-            client = _login(desk, who)
+            client = login(desk, who)
             for page in pages:
                 statements.clear()
                 response = client.get(page)

@@ -10,7 +10,7 @@ from PIL import Image
 from sqlalchemy import event
 
 from generator.build import build
-from tests.conftest import PASSWORD, ROOT, AuthActions, add_user, make_app, submit
+from tests.conftest import PASSWORD, ROOT, add_user, login, make_app, submit
 
 ERP = ROOT / "tenants" / "aurora" / "erp"
 
@@ -43,12 +43,6 @@ def estate(request, tmp_path):
     yield app
     with app.app_context():
         db.engine.dispose()
-
-
-def _login(app, who, kind="client"):
-    client = app.test_client()
-    assert AuthActions(client).login(who, kind=kind).status_code == 302
-    return client
 
 
 def _jpeg(colour=(200, 100, 50), size=(900, 600), exif=False) -> bytes:
@@ -118,7 +112,7 @@ PEOPLE = {"owner": ("maria.souza@example.com", "client"),
 
 
 def test_access_matrix(estate):
-    staff = _login(estate, "staff@example.com")
+    staff = login(estate, "staff@example.com")
     ids, docs, photos = _publish(estate, staff)
     routes = {
         "unit A-101": f"/unit?unit={ids['A-101']}",
@@ -139,7 +133,7 @@ def test_access_matrix(estate):
                    "development document": 200},
     }
     for who, (email, kind) in PEOPLE.items():
-        client = _login(estate, email, kind)
+        client = login(estate, email, kind)
         for name, url in routes.items():
             response = client.get(url)
             got = response.status_code
@@ -154,40 +148,40 @@ def test_access_matrix(estate):
                         ("neighbour", {"Planta geral"}), ("syndic", {"Planta geral"}),
                         ("other development", set())):
         email, kind = PEOPLE[who]
-        html = _login(estate, email, kind).get("/documents").get_data(as_text=True)
+        html = login(estate, email, kind).get("/documents").get_data(as_text=True)
         assert {t for t in docs if f">{t}</a>" in html} == titles, who
 
 
 def test_unit_page_shows_unit_development_forecast_and_co_holders(estate):
     ids = _ids(estate)
-    html = _login(estate, "maria.souza@example.com").get(f"/unit?unit={ids['A-101']}")
+    html = login(estate, "maria.souza@example.com").get(f"/unit?unit={ids['A-101']}")
     html = html.get_data(as_text=True)
     for text in ("Residencial Jardins", "A-101", "Torre A", "72,50 m²", "Apartamento",
                  "31 de março de 2027", "Ana Souza", "Co-titular"):
         assert text in html, text
     assert 'name="unit"' in html  # Maria has two units: a switcher
-    assert "Contrato 2024/0187" in _login(estate, "maria.souza@example.com").get(
+    assert "Contrato 2024/0187" in login(estate, "maria.souza@example.com").get(
         "/contracts").get_data(as_text=True)
-    finance = _login(estate, "maria.souza@example.com").get("/finance").get_data(as_text=True)
+    finance = login(estate, "maria.souza@example.com").get("/finance").get_data(as_text=True)
     assert "boleto?cpf=52998224725" in finance
 
 
 def test_home_shows_the_latest_construction_progress(estate):
-    staff = _login(estate, "staff@example.com")
+    staff = login(estate, "staff@example.com")
     _publish(estate, staff)
-    home = _login(estate, "ana.souza@example.com").get("/").get_data(as_text=True)
+    home = login(estate, "ana.souza@example.com").get("/").get_data(as_text=True)
     assert "Residencial Jardins" in home and "65%" in home
     assert "Vista Verde" not in home  # Ana is only on the Jardins contract
 
 
 def test_syndic_sees_no_unit_or_contract(estate):
-    syndic = _login(estate, "sindico@example.com", "syndic")
+    syndic = login(estate, "sindico@example.com", "syndic")
     assert "Nenhuma unidade está vinculada" in syndic.get("/unit").get_data(as_text=True)
     assert "2024/0187" not in syndic.get("/contracts").get_data(as_text=True)
 
 
 def test_clients_see_only_the_latest_updates(estate):
-    staff = _login(estate, "staff@example.com")
+    staff = login(estate, "staff@example.com")
     ids = _ids(estate)
     for day, overall in (("2026-06-30", "40"), ("2026-07-30", "47"), ("2026-08-30", "52"),
                          ("2026-09-30", "58")):
@@ -195,7 +189,7 @@ def test_clients_see_only_the_latest_updates(estate):
                {"reported_on": day, "overall": overall, "phase_name_0": "Estrutura",
                 "phase_percent_0": overall, "photos": (io.BytesIO(_jpeg()), "x.jpg")},
                content_type="multipart/form-data")
-    html = _login(estate, "maria.souza@example.com").get(f"/construction/{ids['JAR']}")
+    html = login(estate, "maria.souza@example.com").get(f"/construction/{ids['JAR']}")
     html = html.get_data(as_text=True)
     assert "58%" in html and "52%" in html and "47%" in html and "40%" not in html  # history: 3
     assert "Setembro de 2026" in html or "setembro de 2026" in html.lower()
@@ -205,7 +199,7 @@ def test_clients_see_only_the_latest_updates(estate):
     with estate.app_context():
         oldest = db.session.scalar(db.select(ConstructionPhoto.id).join(ConstructionUpdate)
                                    .where(ConstructionUpdate.overall == 40))
-    client = _login(estate, "maria.souza@example.com")
+    client = login(estate, "maria.souza@example.com")
     assert client.get(f"/construction/photos/{oldest}/thumb").status_code == 404
     response = staff.get(f"/construction/photos/{oldest}/thumb")
     assert response.status_code == 200
@@ -213,9 +207,9 @@ def test_clients_see_only_the_latest_updates(estate):
 
 
 def test_photos_are_reencoded_thumbnails_without_exif(estate):
-    staff = _login(estate, "staff@example.com")
+    staff = login(estate, "staff@example.com")
     _, _, photos = _publish(estate, staff)
-    client = _login(estate, "maria.souza@example.com")
+    client = login(estate, "maria.souza@example.com")
     thumb = client.get(f"/construction/photos/{photos[0]}/thumb")
     full = client.get(f"/construction/photos/{photos[0]}/full")
     assert thumb.mimetype == full.mimetype == "image/jpeg"
@@ -227,7 +221,7 @@ def test_photos_are_reencoded_thumbnails_without_exif(estate):
 
 
 def test_document_versions_and_deactivation(estate):
-    staff = _login(estate, "staff@example.com")
+    staff = login(estate, "staff@example.com")
     _, docs, _ = _publish(estate, staff)
     doc = docs["Planta geral"]
     png = io.BytesIO()
@@ -237,7 +231,7 @@ def test_document_versions_and_deactivation(estate):
            content_type="multipart/form-data")
     page = staff.get(f"/staff/documents/{doc}").get_data(as_text=True)
     assert "v2.png" in page and "doc.pdf" in page  # the history is kept
-    client = _login(estate, "maria.souza@example.com")
+    client = login(estate, "maria.souza@example.com")
     response = client.get(f"/documents/{doc}/file")
     assert response.mimetype == "image/png"
     response.close()
@@ -253,7 +247,7 @@ def test_document_versions_and_deactivation(estate):
 
 
 def test_pages_with_many_photos_and_documents_run_few_statements(estate):
-    staff = _login(estate, "staff@example.com")
+    staff = login(estate, "staff@example.com")
     ids, _, _ = _publish(estate, staff)
     from runtime.extensions import db
     from runtime.modules.construction.models import ConstructionPhoto, ConstructionUpdate
@@ -283,7 +277,7 @@ def test_pages_with_many_photos_and_documents_run_few_statements(estate):
 
     event.listen(engine, "before_cursor_execute", count)
     try:
-        client = _login(estate, "maria.souza@example.com")
+        client = login(estate, "maria.souza@example.com")
         for url in (f"/construction/{ids['JAR']}", "/documents", "/unit", "/contracts"):
             statements.clear()
             assert client.get(url).status_code == 200
@@ -300,7 +294,7 @@ def test_view_as_client_is_read_only_and_audited(estate):
     with estate.app_context():
         maria = db.session.scalar(db.select(User.id).where(User.email ==
                                                            "maria.souza@example.com"))
-    staff = _login(estate, "staff@example.com")
+    staff = login(estate, "staff@example.com")
     submit(staff, f"/staff/clients/{maria}/view-as", {}, page=f"/staff/clients/{maria}")
     home = staff.get("/").get_data(as_text=True)
     assert "está vendo o portal como Maria Souza" in home and "Olá, Maria" in home
@@ -318,7 +312,7 @@ def test_view_as_client_is_read_only_and_audited(estate):
 
 
 def test_staff_add_and_deactivate_categories(estate):
-    staff = _login(estate, "staff@example.com")
+    staff = login(estate, "staff@example.com")
     submit(staff, "/staff/documents/categories", {"name": "Garantias"}, page="/staff/documents")
     html = staff.get("/staff/documents/new").get_data(as_text=True)
     assert ">Garantias</option>" in html
@@ -334,9 +328,9 @@ def test_staff_add_and_deactivate_categories(estate):
 
 
 def test_a_pdf_opens_inside_the_document_page(estate):
-    staff = _login(estate, "staff@example.com")
+    staff = login(estate, "staff@example.com")
     _, docs, _ = _publish(estate, staff)
-    client = _login(estate, "maria.souza@example.com")
+    client = login(estate, "maria.souza@example.com")
     page = client.get(f"/documents/{docs['Planta geral']}")
     assert "frame-src 'self'" in page.headers["Content-Security-Policy"]
     assert f'src="/documents/{docs["Planta geral"]}/file" title="Planta geral"' in \

@@ -8,7 +8,7 @@ import re
 import pytest
 from PIL import Image
 
-from tests.conftest import AuthActions, add_user, csrf_token, outbox, submit
+from tests.conftest import add_user, csrf_token, login, outbox, submit
 
 LEAK = "/contact/repairs/leak"
 
@@ -27,12 +27,6 @@ def people(desk_app):
     return desk_app
 
 
-def _login(app, email):
-    client = app.test_client()
-    AuthActions(client).login(email)
-    return client
-
-
 def open_leak(client, **extra):
     data = {"f_room": "Kitchen", "description": "Water under the sink", **extra}
     response = submit(client, LEAK, data, content_type="multipart/form-data")
@@ -41,7 +35,7 @@ def open_leak(client, **extra):
 
 
 def test_menu_lists_divisions_open_to_clients(people):
-    client = _login(people, "client@example.com")
+    client = login(people, "client@example.com")
     html = client.get("/").get_data(as_text=True)
     links = re.findall(r'class="portal-nav-link[^"]*" href="([^"]+)"', html)
     assert "/contact/repairs" in links and "/contact/care" in links
@@ -53,7 +47,7 @@ def test_menu_lists_divisions_open_to_clients(people):
 
 
 def test_opening_a_request_with_fields_and_a_file(people):
-    client = _login(people, "client@example.com")
+    client = login(people, "client@example.com")
     protocol = open_leak(client, f_since="2026-10-01", f_size="30", f_spots=["Ceiling", "Floor"],
                          f_urgent="y", f_owner="52998224725", f_company="11.222.333/0001-81",
                          f_photos=(io.BytesIO(_jpeg()), "kitchen.jpg"))
@@ -72,7 +66,7 @@ def test_opening_a_request_with_fields_and_a_file(people):
 
 
 def test_every_field_is_validated_on_the_server_and_input_kept(people):
-    client = _login(people, "client@example.com")
+    client = login(people, "client@example.com")
     response = submit(client, LEAK, {"f_room": "Garage", "description": "Keep this text",
                                      "f_size": "900", "f_owner": "123.456.789-00",
                                      "f_company": "11.111.111/1111-11", "f_contact": "nope",
@@ -90,7 +84,7 @@ def test_every_field_is_validated_on_the_server_and_input_kept(people):
 
 
 def test_a_wrong_or_oversized_file_is_refused_and_nothing_else_lost(people):
-    client = _login(people, "client@example.com")
+    client = login(people, "client@example.com")
     response = submit(client, LEAK, {"f_room": "Bathroom", "description": "Keep me",
                                      "f_photos": (io.BytesIO(b"MZ\x90\x00" + b"\0" * 64),
                                                   "photo.jpg")},
@@ -112,8 +106,8 @@ def test_a_wrong_or_oversized_file_is_refused_and_nothing_else_lost(people):
 
 
 def test_the_full_life_of_a_ticket_with_its_emails(people):
-    client = _login(people, "client@example.com")
-    staff = _login(people, "staff@example.com")
+    client = login(people, "client@example.com")
+    staff = login(people, "staff@example.com")
     protocol = open_leak(client)
     page = f"/staff/tickets/{protocol}"
     submit(staff, f"{page}/reply", {"body": "Checking the pipes", "internal": "y"}, page=page)
@@ -148,8 +142,8 @@ def test_the_full_life_of_a_ticket_with_its_emails(people):
 
 
 def test_reject_reopens_and_cancel_is_limited(people):
-    client = _login(people, "client@example.com")
-    staff = _login(people, "staff@example.com")
+    client = login(people, "client@example.com")
+    staff = login(people, "staff@example.com")
     protocol = open_leak(client)
     page = f"/staff/tickets/{protocol}"
     submit(staff, f"{page}/move", {"to": "resolved", "note": "Done"}, page=page)
@@ -173,8 +167,8 @@ def test_filters_counts_search_and_finished_visibility(people):
     from runtime.models import utcnow
     from runtime.modules.tickets.models import Ticket
 
-    client = _login(people, "client@example.com")
-    staff = _login(people, "staff@example.com")
+    client = login(people, "client@example.com")
+    staff = login(people, "staff@example.com")
     protocols = [open_leak(client, description=f"Leak number {i}") for i in range(4)]
     page = f"/staff/tickets/{protocols[0]}"
     submit(staff, f"{page}/move", {"to": "awaiting_feedback", "note": "?"}, page=page)
@@ -205,7 +199,7 @@ FOREIGN_CHECKS = [
 
 
 def test_another_clients_ticket_answers_404_on_every_route(people):
-    owner = _login(people, "client@example.com")
+    owner = login(people, "client@example.com")
     protocol = open_leak(owner, f_photos=(io.BytesIO(_jpeg()), "a.jpg"))
     page = owner.get(f"/tickets/{protocol}").get_data(as_text=True)
     file_id = re.search(rf"/tickets/{protocol}/files/(\d+)", page).group(1)
@@ -214,7 +208,7 @@ def test_another_clients_ticket_answers_404_on_every_route(people):
              if "<protocol>" in r.rule and not r.rule.startswith("/staff")}
     assert rules == {path.replace("{p}", "<protocol>").replace("{f}", "<int:file_id>")
                      for _, path in FOREIGN_CHECKS}
-    stranger = _login(people, "other@example.com")
+    stranger = login(people, "other@example.com")
     token = csrf_token(stranger.get("/tickets").get_data(as_text=True))
     for method, path in FOREIGN_CHECKS:
         url = path.format(p=protocol, f=file_id)
@@ -226,7 +220,7 @@ def test_another_clients_ticket_answers_404_on_every_route(people):
 
 
 def test_finance_links_and_ticket_items(people):
-    client = _login(people, "client@example.com")
+    client = login(people, "client@example.com")
     html = client.get("/finance").get_data(as_text=True)
     assert "https://erp.example/slip?doc=52998224725&amp;mail=client%40example.com" in html
     assert 'target="_blank"' in html
@@ -246,7 +240,7 @@ def test_finance_links_and_ticket_items(people):
 
 
 def test_profile_changes_go_through_a_ticket(people):
-    client = _login(people, "client@example.com")
+    client = login(people, "client@example.com")
     response = submit(client, "/profile", {"email": "clara@new.example",
                                            "phone": "+55 11 90000-0000",
                                            "address": "Rua Nova, 10"})
@@ -262,7 +256,7 @@ def test_profile_changes_go_through_a_ticket(people):
         protocol = ticket.protocol
         assert {a["id"]: a["value"]["new"] for a in ticket.answers} == {
             "email": "clara@new.example", "phone": "+55 11 90000-0000", "address": "Rua Nova, 10"}
-    staff = _login(people, "staff@example.com")
+    staff = login(people, "staff@example.com")
     page = f"/staff/tickets/{protocol}"
     submit(staff, f"{page}/apply-change", {}, page=page)
     with people.app_context():

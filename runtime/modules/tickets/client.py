@@ -136,34 +136,33 @@ def approve(protocol: str):
     return _done(ticket, _("Thank you! The ticket is finished."))
 
 
+def _form_action(ticket: Ticket, form, page_key: str, action, message: str):
+    """Validate a client's form and run `action(form)`; a state error is flashed."""
+    if form.validate_on_submit():
+        try:
+            action(form)
+        except service.TicketError as exc:
+            return _refused(ticket, exc)
+        return _done(ticket, message)
+    return _page(ticket, **{page_key: form})
+
+
 @tickets_bp.post("/tickets/<protocol>/reject")
 @login_required
 def reject(protocol: str):
     ticket = own_ticket(protocol)
-    form = RejectForm()
-    if form.validate_on_submit():
-        try:
-            service.client_reject(ticket, current_user, form.reason.data)
-        except service.TicketError as exc:
-            return _refused(ticket, exc)
-        else:
-            return _done(ticket, _("We reopened the ticket and will get back to you."))
-    return _page(ticket, reject_form=form)
+    return _form_action(ticket, RejectForm(), "reject_form",
+                        lambda f: service.client_reject(ticket, current_user, f.reason.data),
+                        _("We reopened the ticket and will get back to you."))
 
 
 @tickets_bp.post("/tickets/<protocol>/cancel")
 @login_required
 def cancel(protocol: str):
     ticket = own_ticket(protocol)
-    form = CancelForm()
-    if form.validate_on_submit():
-        try:
-            service.client_cancel(ticket, current_user, form.reason.data)
-        except service.TicketError as exc:
-            return _refused(ticket, exc)
-        else:
-            return _done(ticket, _("The ticket was cancelled."))
-    return _page(ticket, cancel_form=form)
+    return _form_action(ticket, CancelForm(), "cancel_form",
+                        lambda f: service.client_cancel(ticket, current_user, f.reason.data),
+                        _("The ticket was cancelled."))
 
 
 @tickets_bp.post("/tickets/<protocol>/rate")
@@ -172,15 +171,9 @@ def rate(protocol: str):
     ticket = own_ticket(protocol)
     if not _settings()["evaluation"]:
         abort(404)
-    form = RateForm()
-    if form.validate_on_submit():
-        try:
-            service.rate(ticket, int(form.rating.data), form.comment.data)
-        except service.TicketError as exc:
-            return _refused(ticket, exc)
-        else:
-            return _done(ticket, _("Thank you for your rating!"))
-    return _page(ticket, rate_form=form)
+    return _form_action(ticket, RateForm(), "rate_form",
+                        lambda f: service.rate(ticket, int(f.rating.data), f.comment.data),
+                        _("Thank you for your rating!"))
 
 
 def send_attachment(attachment: TicketAttachment):
