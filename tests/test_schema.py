@@ -11,7 +11,7 @@ from generator.resolve import _deref
 from generator.schema import SCHEMA_PATH, load_schema, validator
 from tests.conftest import ROOT
 
-REFERENCE = ROOT.parent / "shared" / "reference" / "tenant-reference.yaml"
+REFERENCE = ROOT / "tests" / "fixtures" / "reference" / "tenant-reference.yaml"
 
 
 def test_portal_schema_prints_the_schema_the_validator_uses(runner):
