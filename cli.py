@@ -88,9 +88,21 @@ def build(files: tuple[str, ...], all_: bool, out_dir: str) -> None:
                f"{len(built) - changed} unchanged)" + (f"; {len(targets) - len(built)} failed"
                                                      if failures else ""))
     if len(built) == 1:
-        click.echo(f"serve it with: portal serve {built[0].instance}")
+        _next_steps(built[0].instance)
     if failures:
         sys.exit(1)
+
+
+def _next_steps(instance: Path) -> None:
+    """What to run after building one instance, with its real path."""
+    import shlex
+
+    where = shlex.quote(str(instance))
+    click.echo("next steps:")
+    click.echo(f"  portal db upgrade {where}")
+    click.echo(f"  portal users add {where} --role admin --email you@example.com "
+               f"--name \"Your Name\"")
+    click.echo(f"  portal serve {where}")
 
 
 @main.command()
@@ -127,8 +139,13 @@ def _app(instance: str):
 
 @contextmanager
 def _instance(instance: str):
-    """An app context on INSTANCE; its database connections are closed on the way out."""
+    """An app context on INSTANCE with its database migrated; connections closed after.
+
+    Every command that opens an instance goes through here, so none of them meets a
+    fresh build's empty database ("no such table"): the upgrade is idempotent.
+    """
     app = _app(instance)
+    _upgrade(app)
     with app.app_context():
         try:
             yield app
@@ -159,8 +176,8 @@ def db() -> None:
 @click.argument("instance", type=click.Path(exists=True, file_okay=False))
 def db_upgrade(instance: str) -> None:
     """Create or migrate the database of INSTANCE (idempotent)."""
-    with _instance(instance) as app:
-        _upgrade(app)
+    with _instance(instance):
+        pass  # opening an instance migrates its database
     click.echo(f"database of {instance} is up to date")
 
 

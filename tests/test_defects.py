@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import shlex
 
+import pytest
+
+from cli import main
 from tests.conftest import ROOT
 
 # -- 10. the repository is complete on its own ---------------------------------------------
@@ -15,3 +19,50 @@ def test_the_test_suite_reads_nothing_outside_the_repository():
                  if outside.search(line) and "outside = re.compile" not in line]
     assert offenders == []
     assert (ROOT / "tests" / "fixtures" / "reference" / "tenant-reference.yaml").is_file()
+
+
+# -- 4. a command on a fresh build migrates the database first ------------------------------
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database(request, monkeypatch) -> str:
+    """The database a fresh build's CLI commands use: nothing created in it yet."""
+    if request.param == "sqlite":
+        return "sqlite"
+    import sqlalchemy
+
+    url = request.getfixturevalue("postgres_url")
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    monkeypatch.setenv("PORTAL_DATABASE_URL", url)
+    return url
+
+
+def test_users_add_on_a_fresh_build_migrates_first(runner, tenant_file, tmp_path,
+                                                   fresh_database):
+    built = runner.invoke(main, ["build", str(tenant_file), "--out", str(tmp_path / "out")])
+    assert built.exit_code == 0, built.output
+    instance = tmp_path / "out" / "minimal"
+    result = runner.invoke(main, ["users", "add", str(instance), "--email", "ana@x.com",
+                                  "--password", "long-enough-pw", "--name", "Ana",
+                                  "--role", "admin"])
+    assert result.exit_code == 0, result.output
+    assert "created admin ana@x.com" in result.output
+    invited = runner.invoke(main, ["users", "invite", str(instance), "--all-new"])
+    assert invited.exit_code == 0, invited.output
+
+
+def test_build_prints_the_next_steps_with_the_instance_path(runner, tenant_file, tmp_path):
+    result = runner.invoke(main, ["build", str(tenant_file), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    instance = tmp_path / "out" / "minimal"
+    lines = result.output.splitlines()
+    steps = lines[lines.index("next steps:") + 1:]
+    assert [s.split()[:3] for s in steps] == [["portal", "db", "upgrade"],
+                                              ["portal", "users", "add"],
+                                              ["portal", "serve", str(instance)]]
+    assert all(str(instance) in s for s in steps)
+    for step in steps[:2]:  # the steps work as printed
+        args = shlex.split(step)[1:]
+        assert runner.invoke(main, args).exit_code == 0
