@@ -372,6 +372,25 @@ def _modules(ck: _Checker, tree: dict[str, dict[str, Any]]) -> None:
                   f"end ({end}) must be later than start ({start})")
 
 
+def _planned(ck: _Checker) -> None:
+    """Warn at each module or switch the schema marks `x-planned`: it would do nothing yet.
+
+    Such keys stay valid (a tenant may be written ahead of the release), but --strict
+    fails on them, so nobody ships a portal expecting a screen that is not there.
+    """
+    from .schema import load_schema
+
+    schema = load_schema()["properties"]
+    for section, what in (("modules", "module"), ("features", "switch")):
+        given = _dict(ck.get((section,)))
+        for key, sub in schema[section]["properties"].items():
+            # a module is on when listed; a switch only when set to true
+            on = key in given and (section == "modules" or given[key] is True)
+            if sub.get("x-planned") and on:
+                ck.report((section, key), f"the {key} {what} is not available in this release "
+                          "yet; it will have no effect", at_key=True, severity="warning")
+
+
 def _placeholders(ck: _Checker, path: PathT, url: str) -> None:
     for found in re.findall(r"\{[^}]*\}", url):
         if found not in PLACEHOLDERS:
@@ -465,6 +484,7 @@ def check_document(doc: Document) -> list[Diagnostic]:
     _files(ck)
     tree = _service_tree(ck)
     _modules(ck, tree)
+    _planned(ck)
     _menu(ck, theme_name)
     return sort_diagnostics([*doc.warnings, *ck.out])
 

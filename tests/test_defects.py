@@ -66,3 +66,38 @@ def test_build_prints_the_next_steps_with_the_instance_path(runner, tenant_file,
     for step in steps[:2]:  # the steps work as printed
         args = shlex.split(step)[1:]
         assert runner.invoke(main, args).exit_code == 0
+
+
+# -- 11. every module and switch of the schema is served, or marked as planned ---------------
+
+def _schema_section(name: str) -> dict[str, dict]:
+    from generator.schema import load_schema
+
+    return load_schema()["properties"][name]["properties"]
+
+
+def test_every_schema_module_has_a_runtime_module_or_is_marked_planned():
+    from runtime.modules import _registry
+
+    registered = set(_registry())
+    modules = _schema_section("modules")
+    planned = {name for name, sub in modules.items() if sub.get("x-planned")}
+    # a module whose screens arrive must lose its mark (or it would warn for nothing)
+    assert planned & registered == set()
+    assert sorted(set(modules) - planned - registered) == []
+    assert planned == {"vouchers", "survey", "scheduling"}
+
+
+def test_every_feature_switch_is_read_by_the_runtime_or_marked_planned():
+    sources = "\n".join(p.read_text(encoding="utf-8") for folder in ("runtime", "themes")
+                        for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".html"))
+
+    def read(name: str) -> bool:  # portal["features"]["x"] in Python, features.x in templates
+        return re.search(rf'features"\]\s*\[\s*"{name}"\s*\]|features\.{name}\b',
+                         sources) is not None
+
+    features = _schema_section("features")
+    assert [n for n, sub in features.items() if not sub.get("x-planned") and not read(n)] == []
+    assert [n for n, sub in features.items() if sub.get("x-planned") and read(n)] == []
+    assert {n for n, sub in features.items() if sub.get("x-planned")} == {
+        "refer_a_friend", "address_confirmation"}
