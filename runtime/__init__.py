@@ -98,10 +98,14 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
         PORTAL_TICKET_MAX_BYTES=int(os.environ.get("PORTAL_TICKET_MAX_MB", "10")) * 2**20,
         PORTAL_LOGIN_MAX_FAILURES=5,
         PORTAL_LOGIN_LOCK_MINUTES=15,
+        PORTAL_PROXY_COUNT=int(os.environ.get("PORTAL_PROXY_COUNT", "0")),
+        # sessions and login counters live in Redis when it is set, else in the database
+        PORTAL_REDIS_URL=os.environ.get("PORTAL_REDIS_URL") or None,
+        PORTAL_REDIS_PREFIX=f"portal:{portal['tenant']['id']}:",
     )
     if test_config:
         app.config.update(test_config)
-    proxies = int(os.environ.get("PORTAL_PROXY_COUNT", "0"))
+    proxies = app.config["PORTAL_PROXY_COUNT"]
     if proxies:  # behind a TLS-terminating proxy: trust its X-Forwarded-* headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.extensions["portal"] = portal
@@ -110,7 +114,7 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
 
 
 def _wire(app: Flask, release: Path) -> None:
-    from . import i18n, security, views
+    from . import i18n, inputs, security, sessions, throttle, views
     from .auth import bp as auth_bp
     from .erp import models as _erp_models  # noqa: F401  (tables every module may join)
     from .modules import register_modules
@@ -120,10 +124,13 @@ def _wire(app: Flask, release: Path) -> None:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    inputs.init_app(app)  # before csrf and the blueprints: clean values, bounded ids
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    sessions.init_app(app)
+    throttle.init_app(app)
     app.jinja_env.loader = ChoiceLoader([
         FileSystemLoader(str(release / "templates" / "overrides")),
         FileSystemLoader(str(release / "templates" / "theme")),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
-from flask.sessions import SecureCookieSessionInterface
+import logging
+
+from flask import Flask, Response, current_app, request
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -19,11 +20,18 @@ CSP = "; ".join([
 ])
 
 
-class SessionInterface(SecureCookieSessionInterface):
-    """Mark the session cookie Secure whenever the request came over HTTPS."""
+log = logging.getLogger(__name__)
 
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+def _warn_unconfigured_proxy() -> None:
+    """Behind a proxy that is not declared, every client has the proxy's address."""
+    if "X-Forwarded-For" in request.headers and not current_app.config["PORTAL_PROXY_COUNT"] \
+            and not current_app.extensions.get("portal_proxy_warned"):
+        current_app.extensions["portal_proxy_warned"] = True
+        log.warning("requests arrive with X-Forwarded-For but PORTAL_PROXY_COUNT is not set: "
+                    "every client seems to come from %s, so the per-address login limit "
+                    "counts them all together; set PORTAL_PROXY_COUNT to the number of "
+                    "proxies in front of the portal", request.remote_addr)
 
 
 def _headers(response: Response) -> Response:
@@ -41,8 +49,8 @@ def _headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.session_interface = SessionInterface()
     app.after_request(_headers)
+    app.before_request(_warn_unconfigured_proxy)
     # content-hashed files never change: cache them for a year
     default_max_age = app.get_send_file_max_age
 

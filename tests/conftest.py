@@ -80,6 +80,28 @@ def postgres_url():
     admin.dispose()
 
 
+REDIS_URL = os.environ.get("PORTAL_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """Redis for the session and counter tests (required under CI)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required under CI and unreachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    return REDIS_URL
+
+
+def redis_config(url: str) -> dict:
+    """App config that keeps sessions and counters in Redis, under a prefix of its own."""
+    return {"PORTAL_REDIS_URL": url, "PORTAL_REDIS_PREFIX": f"test:{uuid.uuid4().hex[:12]}:"}
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, built_instance) -> str:
     if request.param == "sqlite":
@@ -203,10 +225,19 @@ def auth(client):
     return AuthActions(client)
 
 
+def deliver(app):
+    """One pass of the outbox worker: requests only queue, the worker writes the .eml files."""
+    from runtime.mail import deliver_pending
+
+    with app.app_context():
+        return deliver_pending()
+
+
 def outbox(app) -> list:
-    """The e-mails written to the instance's outbox, oldest first."""
+    """The e-mails delivered to the instance's outbox folder, oldest first (after a pass)."""
     from email import message_from_bytes, policy
 
+    deliver(app)
     folder = Path(app.config["PORTAL_OUTBOX_DIR"])
     files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
     return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]

@@ -1,18 +1,20 @@
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
-from .. import mail
+from .. import mail, sessions, throttle
 from ..brdocs import digits
 from ..extensions import db, login_manager
-from ..models import LoginFailure, User, utcnow
+from ..models import User, dummy_password_check, utcnow
 from . import bp
 from .forms import ForgotForm, LoginForm, SetPasswordForm
 from .tokens import FIRST_ACCESS_MAX_AGE, RESET_MAX_AGE, make_token, read_token
@@ -22,7 +24,8 @@ ADDRESS_MAX_FAILURES = 20  # from one address in the lock window, across account
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
 
 
 login_manager.login_view = "auth.login"
@@ -58,25 +61,59 @@ def _window() -> timedelta:
     return timedelta(minutes=current_app.config["PORTAL_LOGIN_LOCK_MINUTES"])
 
 
-def _address_blocked(address: str) -> bool:
-    since = utcnow() - _window()
-    count = db.session.scalar(select(func.count(LoginFailure.id)).where(
-        LoginFailure.address == address, LoginFailure.at >= since))
-    return count >= ADDRESS_MAX_FAILURES
+def _account_key(identifier: str, user: User | None) -> str:
+    """What the lockout counts: the account, or the identifier typed when none matches.
 
-
-def _fail(user: User | None, address: str) -> None:
-    db.session.add(LoginFailure(address=address))
+    Unknown identifiers are counted too, so that a lockout does not tell who has an account.
+    """
     if user is not None:
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["PORTAL_LOGIN_MAX_FAILURES"]:
-            user.locked_until = utcnow() + _window()
-            user.failed_logins = 0
-    db.session.commit()
+        return f"user:{user.id}"
+    typed = identifier.strip().lower()
+    number = digits(typed)
+    if "@" not in typed and len(number) in (11, 14):
+        typed = number
+    return "unknown:" + hashlib.sha256(typed.encode()).hexdigest()[:32]
+
+
+def _password_ok(user: User | None, password: str) -> bool:
+    """Check the password; with no account or no password, spend the same time on a dummy."""
+    if user is None or not user.has_password:
+        dummy_password_check(password)
+        return False
+    return user.check_password(password)
 
 
 def _kind_matches(user: User, kind: str) -> bool:
     return (user.role == "syndic") == (kind == "syndic")
+
+
+def _login_kind(form: LoginForm) -> None:
+    if request.method == "GET":
+        form.kind.data = request.args.get("kind", "client")
+    portal = current_app.extensions["portal"]
+    if form.kind.data not in ("client", "syndic") or (
+            form.kind.data == "syndic" and not portal["features"]["syndic_login"]):
+        form.kind.data = "client"
+
+
+def _attempt(form: LoginForm) -> tuple[User | None, int]:
+    """Count the attempt, then check it: (the user logged in or None, HTTP status)."""
+    counter = throttle.counter()
+    window = _window()
+    address_key = "address:" + (request.remote_addr or "unknown")
+    user = find_user(form.identifier.data)
+    account_key = _account_key(form.identifier.data, user)
+    # counted before the password is checked: at most MAX_FAILURES checks per window,
+    # however many requests arrive at once on however many workers
+    if (counter.peek(address_key, window) >= ADDRESS_MAX_FAILURES
+            or counter.hit(account_key, window) > current_app.config["PORTAL_LOGIN_MAX_FAILURES"]):
+        return None, 429
+    if _password_ok(user, form.password.data) and user.active and \
+            _kind_matches(user, form.kind.data):
+        counter.reset(account_key)
+        return user, 200
+    counter.hit(address_key, window)
+    return None, 401
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -84,43 +121,30 @@ def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = LoginForm()
-    if request.method == "GET":
-        form.kind.data = request.args.get("kind", "client")
-    portal = current_app.extensions["portal"]
-    if form.kind.data not in ("client", "syndic") or (
-            form.kind.data == "syndic" and not portal["features"]["syndic_login"]):
-        form.kind.data = "client"
+    _login_kind(form)
     status = 200
     if form.validate_on_submit():
-        address = request.remote_addr or "unknown"
-        user = find_user(form.identifier.data)
-        if _address_blocked(address) or (user and user.locked_until and
-                                         user.locked_until > utcnow()):
-            flash(_("Too many failed attempts. Wait %(minutes)d minutes and try again, or "
-                    "reset your password.", minutes=_window().seconds // 60), "danger")
-            status = 429
-        elif user and user.active and user.check_password(form.password.data) and \
-                _kind_matches(user, form.kind.data):
-            user.failed_logins, user.locked_until = 0, None
+        user, status = _attempt(form)
+        if user is not None:
             user.last_login_at = utcnow()
             db.session.commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
+        if status == 429:
+            flash(_("Too many failed attempts. Wait %(minutes)d minutes and try again, or "
+                    "reset your password.", minutes=_window().seconds // 60), "danger")
         else:
-            _fail(user, address)
-            if user and user.active and not user.has_password:
-                flash(_("Your access is not activated yet. Use the first-access link we sent "
-                        "you by e-mail, or ask for a new one below."), "warning")
-            else:
-                flash(_("E-mail, CPF/CNPJ or password incorrect."), "danger")
-            status = 401
+            # one answer for every failure: it never tells whether an account exists
+            flash(_("E-mail, CPF/CNPJ or password incorrect. First access? Use the link we "
+                    "sent you by e-mail, or ask for a new one with \"Forgot your password?\"."),
+                  "danger")
     return render_template("auth/login.html", form=form), status
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    logout_user()  # ends this session in the store too (runtime/sessions.py)
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -132,6 +156,7 @@ def forgot():
         user = find_user(form.identifier.data)
         if user and user.active and user.email:
             send_link(user, "reset")
+            db.session.commit()
         # the same answer either way: the form does not tell who has an account
         flash(_("If an account matches, we have sent a link to its e-mail address. "
                 "It is valid for one hour."), "info")
@@ -139,8 +164,8 @@ def forgot():
     return render_template("auth/forgot.html", form=form)
 
 
-def send_link(user: User, purpose: str) -> bool:
-    """E-mail a first-access or reset link to the user."""
+def send_link(user: User, purpose: str) -> None:
+    """Queue the e-mail with a first-access or reset link (the caller commits)."""
     endpoint = "auth.first_access" if purpose == "first-access" else "auth.reset"
     link = url_for(endpoint, token=make_token(user, purpose), _external=True)
     portal = current_app.extensions["portal"]
@@ -151,7 +176,7 @@ def send_link(user: User, purpose: str) -> bool:
     else:
         subject = _("Reset your password at %(name)s", name=portal["tenant"]["name"])
         template = "reset_password"
-    return mail.send_template(user.email, subject, template, user=user, link=link)
+    mail.queue(user.email, subject, template, user=user, link=link)
 
 
 def _set_password(token: str, purpose: str, max_age: int):
@@ -164,9 +189,11 @@ def _set_password(token: str, purpose: str, max_age: int):
             form.password.errors.append(_("Do not use your e-mail or CPF/CNPJ as password."))
         else:
             user.set_password(form.password.data)
-            user.failed_logins, user.locked_until = 0, None
             user.last_login_at = utcnow()
             db.session.commit()
+            # a new password ends every session, wherever its cookie was copied to
+            sessions.end_sessions(user.id)
+            throttle.counter().reset(_account_key("", user))
             login_user(user)
             flash(_("Your password is set. Welcome!"), "success")
             return redirect(home_for(user))
@@ -181,3 +208,30 @@ def first_access(token: str):
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset(token: str):
     return _set_password(token, "reset", RESET_MAX_AGE)
+
+
+@bp.get("/account/sessions")
+@login_required
+def sessions_list():
+    """The user's logged-in sessions (browser, address, last use), this one first."""
+    rows = sessions.active_sessions(current_user.id)
+    rows.sort(key=lambda row: row.sid != session.sid)
+    return render_template("auth/sessions.html", rows=rows, current_sid=session.sid)
+
+
+@bp.post("/account/sessions/end-others")
+@login_required
+def sessions_end_others():
+    ended = sessions.end_sessions(current_user.id, keep_current=True)
+    flash(ngettext("%(num)d other session ended.", "%(num)d other sessions ended.", ended),
+          "success")
+    return redirect(url_for("auth.sessions_list"))
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@login_required
+def sessions_end(session_id: int):
+    if not sessions.end_session(current_user.id, session_id):
+        abort(404)
+    flash(_("Session ended."), "success")
+    return redirect(url_for("auth.sessions_list"))

@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, insert, select, update
 from ..brdocs import digits, is_document
 from ..extensions import db
 from ..models import User
+from . import changes
 from .models import CONTRACT_STATUSES, PARTY_ROLES, Contract, ContractParty, Development, Unit
 
 MAX_ERRORS = 500
@@ -153,7 +154,9 @@ class Report:
         self.errors.append(where + message)
 
     def count(self, table: str, what: str, n: int = 1) -> None:
-        self.counts.setdefault(table, {"created": 0, "updated": 0, "unchanged": 0})[what] += n
+        # kept: the ERP differs, but a change made in the portal is newer (not reverted)
+        self.counts.setdefault(table, {"created": 0, "updated": 0, "unchanged": 0,
+                                       "kept": 0})[what] += n
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -350,30 +353,48 @@ def _upsert_customers(rows: list[Row], report: Report) -> None:
             if user.document:
                 by_document[user.document] = user
     fresh = []
+    pending = changes.pending_by_field()
     for row in rows:
         v = row.values
         user = by_erp.get(v["erp_id"]) or by_email.get(v["email"] or "") or \
             by_document.get(v["document"] or "")
         if user is None:
-            fresh.append({**v, "role": "client", "active": True, "failed_logins": 0})
+            fresh.append({**v, "role": "client", "active": True})
             continue
         if user.is_staff:
             report.error(row.file, row.line, "email", "belongs to a staff account")
             continue
-        if user.erp_id == v["erp_id"] and all(getattr(user, c) == v[c] for c in columns):
-            report.count("customers", "unchanged")
+        wanted, kept = _keep_portal_changes(user, {c: v[c] for c in columns}, pending)
+        if user.erp_id == v["erp_id"] and all(getattr(user, c) == wanted[c] for c in columns):
+            report.count("customers", "kept" if kept else "unchanged")
             continue
-        if _taken_by_other(user, v, row, report):
+        if _taken_by_other(user, wanted, row, report):
             continue
         user.erp_id = v["erp_id"]
         for c in columns:
-            setattr(user, c, v[c])
+            setattr(user, c, wanted[c])
         report.count("customers", "updated")
     if fresh:
         _clashes(fresh, rows, report)
         db.session.execute(insert(User), fresh)
     report.count("customers", "created", len(fresh))
     db.session.flush()
+
+
+def _keep_portal_changes(user: User, values: dict[str, Any],
+                         pending: dict[tuple[int, str], list[changes.PortalChange]],
+                         ) -> tuple[dict[str, Any], bool]:
+    """The ERP's values, except where a change made in the portal is still pending.
+
+    Such a change is newer than the ERP's value: keeping the portal's value until the
+    ERP has it (see runtime/erp/changes.py) is what stops an import from reverting it.
+    """
+    wanted, kept = dict(values), False
+    for column, value in values.items():
+        waiting = pending.get((user.id, column))
+        if waiting and changes.reconcile(waiting, value):
+            wanted[column], kept = getattr(user, column), True
+    return wanted, kept
 
 
 def _taken_by_other(user: User, values: dict, row: Row, report: Report) -> bool:

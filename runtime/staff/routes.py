@@ -1,18 +1,23 @@
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
+from ..accounts import email_taken
 from ..auth.routes import send_link
 from ..brdocs import digits
+from ..erp import changes as erp_changes
 from ..extensions import db
+from ..inputs import page_arg
 from ..models import User
+from ..sessions import end_sessions
 from . import bp, staff_required
-from .forms import ClientForm
+from .forms import AccessEmailForm, ClientForm
 
 ROLE_LABELS = {"client": _l("Client"), "syndic": _l("Building manager (syndic)"),
                "staff": _l("Staff"), "admin": _l("Administrator")}
@@ -53,14 +58,12 @@ def clients():
             select(ContractParty.user_id).join(Contract, Contract.id == ContractParty.contract_id)
             .join(Unit, Unit.id == Contract.unit_id).where(func.lower(Unit.code) == text.lower())))
         query = query.where(or_(*conditions))
-    page = db.paginate(query, per_page=25, error_out=False)
+    page = db.paginate(query, page=page_arg(25), per_page=25, error_out=False)
     return render_template("staff/clients.html", page=page, q=text, roles=ROLE_LABELS)
 
 
 def _taken(form: ClientForm, user: User | None) -> bool:
-    email = form.email.data.strip().lower()
-    clash = db.session.scalar(select(User).where(func.lower(User.email) == email))
-    if clash and clash is not user:
+    if email_taken(form.email.data, user):
         form.email.errors.append(_("Another account uses this e-mail."))
     document = digits(form.document.data or "")
     if document:
@@ -89,20 +92,22 @@ def client_new():
 
 
 def _apply(user: User, form: ClientForm) -> None:
-    user.name = form.name.data.strip()
-    user.email = form.email.data.strip().lower()
-    user.document = digits(form.document.data or "") or None
-    user.phone = (form.phone.data or "").strip() or None
+    values = {"name": form.name.data.strip(), "email": form.email.data.strip().lower(),
+              "document": digits(form.document.data or "") or None,
+              "phone": (form.phone.data or "").strip() or None}
+    if user.id is None:
+        for key, value in values.items():
+            setattr(user, key, value)
+    else:  # recorded per field, so that the next ERP import does not revert it
+        erp_changes.record(user, values, current_user)
     user.role = form.role.data
 
 
 def _invite(user: User) -> None:
     purpose = "reset" if user.has_password else "first-access"
-    if send_link(user, purpose):
-        flash(_("Link sent to %(email)s.", email=user.email), "success")
-    else:
-        flash(_("The e-mail server did not answer; the message is queued and will be sent "
-                "when it is back."), "warning")
+    send_link(user, purpose)
+    db.session.commit()
+    flash(_("Link to %(email)s queued for sending.", email=user.email), "success")
 
 
 @bp.route("/clients/<int:user_id>", methods=["GET", "POST"])
@@ -119,10 +124,17 @@ def client(user_id: int):
         db.session.commit()
         flash(_("Changes saved."), "success")
         return redirect(url_for("staff.client", user_id=user.id))
-    status = 400 if request.method == "POST" else 200
+    return _client_page(user, form, 400 if request.method == "POST" else 200)
+
+
+def _client_page(user: User, form: ClientForm, status: int,
+                 email_form: AccessEmailForm | None = None):
+    """The account page; an account without e-mail gets a form to add one."""
+    if email_form is None and not user.email:
+        email_form = AccessEmailForm(formdata=None, prefix="access")
     return render_template("staff/client_form.html", form=form, user=user,
-                           limits=_division_limits(user), syndic=_syndic_developments(user),
-                           units=_units_of(user)), status
+                           email_form=email_form, limits=_division_limits(user),
+                           syndic=_syndic_developments(user), units=_units_of(user)), status
 
 
 def _syndic_developments(user: User) -> dict | None:
@@ -164,8 +176,40 @@ def _division_limits(user: User) -> dict | None:
 @staff_required
 def client_invite(user_id: int):
     user = db.get_or_404(User, user_id)
-    _invite(user)
+    if not user.email:  # imported customers may have none (they log in with their CPF)
+        flash(_("%(name)s has no e-mail address, so no link can be sent. Add one below, "
+                "then the link is sent to it.", name=user.name), "warning")
+    else:
+        _invite(user)
     return redirect(url_for("staff.client", user_id=user.id))
+
+
+@bp.post("/clients/<int:user_id>/email")
+@staff_required
+def client_email(user_id: int):
+    """Give an account without e-mail its address, then send it the link it needs."""
+    user = db.get_or_404(User, user_id)
+    if user.is_staff and current_user.role != "admin":
+        abort(403)
+    if user.email:  # added meanwhile: the account form changes an existing address
+        flash(_("This account has an e-mail address already."), "info")
+        return redirect(url_for("staff.client", user_id=user.id))
+    email_form = AccessEmailForm(prefix="access")  # the account form has an email field
+    if email_form.validate_on_submit():
+        email = email_form.email.data.strip().lower()
+        if email_taken(email, user):
+            email_form.email.errors.append(_("Another account uses this e-mail."))
+        else:
+            erp_changes.record(user, {"email": email}, current_user)
+            db.session.commit()
+            if user.active:
+                _invite(user)
+            else:
+                flash(_("Changes saved."), "success")
+            return redirect(url_for("staff.client", user_id=user.id))
+    form = ClientForm(formdata=None, obj=user)
+    form.role.choices = _role_choices()
+    return _client_page(user, form, 400, email_form)
 
 
 @bp.post("/clients/<int:user_id>/toggle")
@@ -179,5 +223,19 @@ def client_toggle(user_id: int):
     else:
         user.active = not user.active
         db.session.commit()
+        if not user.active:  # a deactivated account is logged out everywhere, now
+            end_sessions(user.id)
         flash(_("Account activated.") if user.active else _("Account deactivated."), "success")
+    return redirect(url_for("staff.client", user_id=user.id))
+
+
+@bp.post("/clients/<int:user_id>/end-sessions")
+@staff_required
+def client_end_sessions(user_id: int):
+    """An administrator logs an account out of every device (a lost phone, a leaked password)."""
+    user = db.get_or_404(User, user_id)
+    if current_user.role != "admin":
+        abort(403)
+    ended = end_sessions(user.id)
+    flash(ngettext("%(num)d session ended.", "%(num)d sessions ended.", ended), "success")
     return redirect(url_for("staff.client", user_id=user.id))
