@@ -14,9 +14,12 @@ from .schema import load_schema
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 # Markdown is rendered here once, and sanitised: the runtime trusts these fragments.
-ALLOWED_TAGS = {"a", "p", "br", "strong", "em", "b", "i", "u", "s", "ul", "ol", "li", "h2", "h3",
-                "h4", "blockquote", "code", "pre", "hr", "table", "thead", "tbody", "tr", "th",
-                "td", "img"}
+ALLOWED_TAGS = {"a", "p", "br", "strong", "em", "b", "i", "u", "s", "ul", "ol", "li", "h1", "h2",
+                "h3", "h4", "h5", "h6", "blockquote", "code", "pre", "hr", "table", "thead",
+                "tbody", "tr", "th", "td", "img"}
+# A wide table scrolls inside its own box on a phone instead of widening the page; the box is
+# focusable so that a keyboard can scroll it too. Added after sanitising: nh3 allows no div.
+TABLE_OPEN = '<div class="table-scroll" tabindex="0"><table>'
 
 
 def _deref(schema: dict, root: dict) -> dict:
@@ -48,11 +51,12 @@ def fill_defaults(data: Any, schema: dict | None = None, root: dict | None = Non
 
 
 def render_markdown(text: str) -> str:
-    """Markdown -> sanitised HTML fragment."""
-    html = _markdown.render(text)
-    return nh3.clean(html, tags=ALLOWED_TAGS, link_rel="noopener noreferrer",
+    """Markdown -> sanitised HTML fragment; every heading level kept, tables scrollable."""
+    html = nh3.clean(_markdown.render(text), tags=ALLOWED_TAGS, link_rel="noopener noreferrer",
                      attributes={"a": {"href", "title"}, "img": {"src", "alt", "title"}},
                      url_schemes={"http", "https", "mailto", "tel"})
+    # nh3 writes every <table> bare (it keeps no attribute on it), so this finds them all
+    return html.replace("<table>", TABLE_OPEN).replace("</table>", "</table></div>")
 
 
 def slugify(text: str) -> str:

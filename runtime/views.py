@@ -67,6 +67,13 @@ def _isodate(value: str) -> str:
         return value
 
 
+def party_role(role: str) -> str:
+    """A contract party's role ("holder") in the tenant's language ("Titular")."""
+    from .erp.models import PARTY_ROLE_LABELS
+
+    return str(PARTY_ROLE_LABELS.get(role, role))
+
+
 def _footer():
     """The footer is the same on every page of a tenant: rendered once."""
     cached = current_app.extensions.get("portal_footer_html")
@@ -164,5 +171,6 @@ def init_app(app: Flask) -> None:
     app.context_processor(_context)
     app.jinja_env.filters["format_document"] = format_document
     app.jinja_env.filters["isodate"] = _isodate
+    app.jinja_env.filters["party_role"] = party_role
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _error)

@@ -116,11 +116,62 @@ def test_dashboard_and_csv_export(desk):
     assert response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert len(rows) == 2
-    done = next(r for r in rows if r["protocol"] == protocol)
-    assert (done["status"], done["sla_met"], done["rating"], done["client"]) == (
-        "finished", "yes", "5", "'=HYPERLINK(\"http://evil.example\")")
+    done = next(r for r in rows if r["Protocol"] == protocol)
+    assert (done["Status"], done["SLA met"], done["Rating"], done["Client"]) == (
+        "Finished", "Yes", "5", "'=HYPERLINK(\"http://evil.example\")")
     bad = staff.get("/staff/tickets/export.csv?start=2026-05-02&end=2026-05-01")
     assert bad.status_code == 302
+
+
+@pytest.fixture
+def desk_pt(tmp_path):
+    """The service-desk tenant in Brazilian Portuguese (SQLite: the subject is the language)."""
+    import shutil
+
+    from generator.build import build
+    from tests.conftest import FIXTURES, make_app
+
+    target = tmp_path / "tenants" / "desk"
+    shutil.copytree(FIXTURES / "tenants" / "desk", target)
+    tenant = target / "tenant.yaml"
+    tenant.write_text(tenant.read_text().replace("locale: en", "locale: pt-BR"))
+    app = make_app(build(str(tenant), tmp_path / "build").instance)
+    add_user(app, "client@example.com", name="Clara Client")
+    add_user(app, "staff@example.com", role="staff", name="Sam Staff")
+    return app
+
+
+def test_dashboard_and_export_speak_the_tenants_language(desk_pt):
+    from runtime.extensions import db
+    from runtime.modules.tickets.models import Ticket
+
+    client = login(desk_pt, "client@example.com")
+    staff = login(desk_pt, "staff@example.com")
+    rated, waiting = open_leak(client), open_leak(client)
+    for protocol, rating in ((rated, 5), (open_leak(client), 4)):
+        page = f"/staff/tickets/{protocol}"
+        submit(staff, f"{page}/move", {"to": "resolved", "note": "Feito"}, page=page)
+        submit(client, f"/tickets/{protocol}/approve", {}, page=f"/tickets/{protocol}")
+        submit(client, f"/tickets/{protocol}/rate", {"rating": str(rating)},
+               page=f"/tickets/{protocol}")
+    page = f"/staff/tickets/{waiting}"
+    submit(staff, f"{page}/move", {"to": "awaiting_feedback", "note": "Foto?"}, page=page)
+    html = staff.get("/staff/tickets/dashboard").get_data(as_text=True)
+    assert '<div class="stat-value">4,5</div>' in html and "4.5" not in html
+    today = datetime.now().date()
+    response = staff.get(f"/staff/tickets/export.csv?start={today - timedelta(days=1)}"
+                         f"&end={today + timedelta(days=1)}")
+    text = response.get_data(as_text=True).lstrip("\ufeff")
+    # a semicolon: what a spreadsheet set to Portuguese splits columns on
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert list(rows[0])[:3] == ["Protocolo", "Aberto em", "Divisão"]
+    by_protocol = {r["Protocolo"]: r for r in rows}
+    assert by_protocol[rated]["Situação"] == "Concluído"
+    assert by_protocol[rated]["SLA cumprido"] == "Sim"
+    assert by_protocol[waiting]["Situação"] == "Aguardando feedback"
+    with desk_pt.app_context():
+        assert all(r["Situação"] != t for r in rows for t in db.session.scalars(
+            db.select(Ticket.status)))  # no raw status code left
 
 
 def test_admin_limits_a_staff_member(desk):
@@ -196,7 +247,8 @@ def test_sql_statements_stay_bounded_with_10000_tickets(desk):
 
     event.listen(engine, "before_cursor_execute", count)
     try:
-        for who, pages in (("client@example.com", ["/tickets", "/tickets?filter=my_action"]),
+        for who, pages in (("client@example.com", ["/tickets", "/tickets?filter=my_action",
+                                                   "/tickets?q=leak"]),
                            ("staff@example.com", ["/staff/tickets", "/staff/tickets?overdue=1",
                                                   "/staff/tickets?status=all&page=3"])):
             client = login(desk, who)

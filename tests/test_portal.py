@@ -53,6 +53,38 @@ def test_the_demo_tenant_expands_menus_pages_and_overrides(tmp_path):
     assert "carousel" in home and 'alt="Entrega de chaves do Residencial Jardins"' in home
 
 
+def test_a_markdown_page_keeps_its_title_and_its_tables_scroll(tmp_path):
+    app = make_app(build(str(ROOT / "tenants/aurora/tenant.yaml"), tmp_path).instance)
+    add_user(app)
+    client = app.test_client()
+    AuthActions(client).login()
+    html = client.get("/pages/manual").get_data(as_text=True)
+    # "# Manual do proprietário" is the screen's one h1, not loose text in the card
+    assert '<h1 class="portal-title">Manual do proprietário</h1>' in html
+    assert html.count("<h1") == 1
+    assert '<div class="table-scroll" tabindex="0"><table>' in html
+    assert "<th>Item</th>" in html and "</table></div>" in html
+
+
+def test_a_page_without_a_heading_shows_its_menu_label(tenant_dir, tmp_path):
+    from generator.resolve import render_markdown
+
+    assert render_markdown("###### Small\n\n<table>").startswith("<h6>Small</h6>")
+    assert "&lt;table&gt;" in render_markdown("<table>")  # raw HTML stays text
+    (tenant_dir / "guide.md").write_text("Just text.\n")
+    tenant = tenant_dir / "tenant.yaml"
+    tenant.write_text(tenant.read_text().replace(
+        "  - { label: Help, icon: question-circle, module: faq }\n",
+        "  - { label: Help, icon: question-circle, module: faq }\n"
+        "  - { label: Owner guide, icon: book, page: guide.md }\n"))
+    app = make_app(build(str(tenant), tmp_path / "b").instance)
+    add_user(app)
+    client = app.test_client()
+    AuthActions(client).login()
+    html = client.get("/pages/guide").get_data(as_text=True)
+    assert '<h1 class="portal-title">Owner guide</h1>' in html and "Just text." in html
+
+
 def test_division_groups_expand_to_divisions_accessible_to_clients(tmp_path):
     app = make_app(build(str(ROOT / "tenants/aurora/tenant.yaml"), tmp_path).instance)
     with app.test_request_context("/contact/assistencia/infiltracao"):

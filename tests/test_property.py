@@ -311,6 +311,23 @@ def test_view_as_client_is_read_only_and_audited(estate):
     assert actions == [("view_as", maria), ("view_as_end", maria), ("view_as", maria)]
 
 
+def test_staff_read_accounts_and_contract_roles_in_their_language(estate):
+    from runtime.extensions import db
+    from runtime.models import User
+
+    staff = login(estate, "staff@example.com")
+    listing = staff.get("/staff/clients").get_data(as_text=True)
+    assert "Carla Dias" in listing  # imported without an e-mail
+    assert ">None<" not in listing and "sem e-mail" in listing
+    with estate.app_context():
+        ids = dict(db.session.execute(db.select(User.email, User.id).where(User.email.in_(
+            ("maria.souza@example.com", "ana.souza@example.com")))).all())
+    maria = staff.get(f"/staff/clients/{ids['maria.souza@example.com']}").get_data(as_text=True)
+    ana = staff.get(f"/staff/clients/{ids['ana.souza@example.com']}").get_data(as_text=True)
+    assert "· Titular</li>" in maria and "· Co-titular</li>" in ana
+    assert "· holder</li>" not in maria and "· co-holder</li>" not in ana
+
+
 def test_staff_add_and_deactivate_categories(estate):
     staff = login(estate, "staff@example.com")
     submit(staff, "/staff/documents/categories", {"name": "Garantias"}, page="/staff/documents")

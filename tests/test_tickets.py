@@ -190,6 +190,50 @@ def test_filters_counts_search_and_finished_visibility(people):
     assert protocols[2] in client.get("/tickets?filter=finished").get_data(as_text=True)
 
 
+def test_search_finds_a_reply_but_never_an_internal_note(people):
+    client = login(people, "client@example.com")
+    staff = login(people, "staff@example.com")
+    answered, other = open_leak(client), open_leak(client, description="Door squeaks")
+    page = f"/staff/tickets/{answered}"
+    submit(staff, f"{page}/reply", {"body": "Bring the BLUE key to the lobby"}, page=page)
+    submit(staff, f"{page}/reply", {"body": "Plumber code 4471", "internal": "y"}, page=page)
+    submit(client, f"/tickets/{other}/reply", {"body": "It is 100% broken"},
+           page=f"/tickets/{other}")
+    found = client.get("/tickets?q=blue key").get_data(as_text=True)
+    assert answered in found and other not in found
+    assert answered not in client.get("/tickets?q=4471").get_data(as_text=True)
+    by_client = client.get("/tickets?q=100%25").get_data(as_text=True)  # "%" is a character
+    assert other in by_client and answered not in by_client
+
+
+def test_each_status_has_its_own_readable_colour(people):
+    from generator.colours import contrast
+    from runtime.extensions import db
+    from runtime.models import utcnow
+    from runtime.modules.tickets.models import STATUSES, Ticket
+    from tests.conftest import ROOT
+
+    css = (ROOT / "themes/default/portal.css").read_text()
+    palette = dict((name, (bg, fg)) for name, bg, fg in re.findall(
+        r"\.status-(\w+) \{ background: (#[0-9A-F]{6}); color: (#[0-9A-F]{6});", css))
+    assert set(palette) == set(STATUSES)
+    assert len({bg for bg, _ in palette.values()}) == len(STATUSES)  # no two statuses alike
+    assert all(contrast(bg, fg) >= 4.5 for bg, fg in palette.values()), palette
+    client = login(people, "client@example.com")
+    done, waiting = open_leak(client), open_leak(client)
+    with people.app_context():
+        for protocol, status in ((done, "finished"), (waiting, "awaiting_feedback")):
+            ticket = db.session.scalar(db.select(Ticket).where(Ticket.protocol == protocol))
+            ticket.status, ticket.finished_at = status, utcnow()
+        db.session.commit()
+    html = client.get("/tickets").get_data(as_text=True)
+    badges = dict(re.findall(r'status-badge (status-\w+)">([^<]+)<', html))
+    assert badges == {"status-finished": "Finished",
+                      "status-awaiting_feedback": "Waiting for your reply"}
+    # the five filters wrap on a phone instead of running off the screen
+    assert '<ul class="nav nav-pills ticket-filters mb-3">' in html
+
+
 FOREIGN_CHECKS = [
     ("GET", "/tickets/{p}"), ("GET", "/contact/done/{p}"), ("GET", "/tickets/{p}/files/{f}"),
     ("POST", "/tickets/{p}/reply"), ("POST", "/tickets/{p}/approve"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -11,6 +12,9 @@ from ..extensions import db
 from ..models import User, utcnow
 
 PARTY_ROLES = ("holder", "co-holder", "attorney")
+# what staff and clients read for a party's role (the stored value is the ERP's code)
+PARTY_ROLE_LABELS = {"holder": _l("Holder"), "co-holder": _l("Co-holder"),
+                     "attorney": _l("Attorney")}
 CONTRACT_STATUSES = ("active", "finished", "cancelled")
 
 

@@ -63,19 +63,51 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
   select.addEventListener("change", function () { select.form.submit(); });
 });
 
-// Construction photos open full size in a viewer (without JS the link opens the image).
+// Construction photos open full size in a viewer (without JS the link opens the image), with
+// previous/next buttons, the arrow keys and a swipe on touch screens.
 (function () {
   "use strict";
   var viewer = document.getElementById("photo-viewer");
   if (!viewer || !window.bootstrap) return;
   var modal = new bootstrap.Modal(viewer);
   var image = viewer.querySelector(".viewer-image");
-  document.querySelectorAll("a[data-viewer]").forEach(function (link) {
+  var count = viewer.querySelector(".viewer-count");
+  var prev = viewer.querySelector(".viewer-prev");
+  var next = viewer.querySelector(".viewer-next");
+  var links = Array.prototype.slice.call(document.querySelectorAll("a[data-viewer]"));
+  var current = 0;
+
+  function show(index) {
+    if (index < 0 || index >= links.length) return;
+    current = index;
+    var link = links[index];
+    image.src = link.href;
+    image.alt = link.querySelector("img").alt;
+    count.textContent = viewer.dataset.count.replace("{n}", index + 1).replace("{total}", links.length);
+    prev.hidden = next.hidden = links.length < 2;
+    prev.disabled = index === 0;
+    next.disabled = index === links.length - 1;
+  }
+
+  links.forEach(function (link, index) {
     link.addEventListener("click", function (event) {
       event.preventDefault();
-      image.src = link.href;
-      image.alt = link.querySelector("img").alt;
+      show(index);
       modal.show();
     });
+  });
+  prev.addEventListener("click", function () { show(current - 1); });
+  next.addEventListener("click", function () { show(current + 1); });
+  viewer.addEventListener("keydown", function (event) {
+    if (event.key === "ArrowLeft") { show(current - 1); event.preventDefault(); }
+    if (event.key === "ArrowRight") { show(current + 1); event.preventDefault(); }
+  });
+  var startX = null;
+  image.addEventListener("touchstart", function (event) { startX = event.touches[0].clientX; }, { passive: true });
+  image.addEventListener("touchend", function (event) {
+    if (startX === null) return;
+    var dx = event.changedTouches[0].clientX - startX;
+    startX = null;
+    if (Math.abs(dx) > 50) show(current + (dx < 0 ? 1 : -1));
   });
 })();

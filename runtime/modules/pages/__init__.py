@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template
@@ -21,7 +22,20 @@ def show(slug: str):
     release = Path(current_app.instance_path) / "release"
     html = (release / "pages" / f"{slug}.html").read_text(encoding="utf-8")
     title = _label(current_app.extensions["portal"]["menu"], slug) or slug
-    return render_template("pages/page.html", content=Markup(html), slug=slug, page_title=title)
+    heading, body = split_heading(html)
+    return render_template("pages/page.html", content=body, slug=slug, page_title=title,
+                           heading=heading)
+
+
+def split_heading(html: str) -> tuple[Markup | None, Markup]:
+    """A page that opens with `# Title` shows that title as the screen's h1, above its text.
+
+    The fragment was sanitised at build time, so the heading's inner HTML is safe as well.
+    """
+    match = re.match(r"\s*<h1>(.*?)</h1>\s*", html, re.DOTALL)
+    if match is None:
+        return None, Markup(html)
+    return Markup(match.group(1)), Markup(html[match.end():])
 
 
 def _label(nodes: list[dict], slug: str) -> str | None:

@@ -12,7 +12,7 @@ from ...extensions import db
 from ...models import utcnow
 from . import attachments, service, sla, tickets_bp
 from .forms import CancelForm, RateForm, RejectForm, ReplyForm
-from .models import FILTERS, Ticket, TicketAttachment
+from .models import FILTERS, Ticket, TicketAttachment, TicketMessage
 
 PER_PAGE = 20
 
@@ -41,9 +41,7 @@ def index():
     text = request.args.get("q", "").strip()[:100]
     listed = _listed(now)
     if text:
-        like = f"%{text.lower()}%"
-        listed = listed.where(or_(Ticket.protocol.like(like), func.lower(Ticket.title).like(like),
-                                  func.lower(Ticket.description).like(like)))
+        listed = listed.where(_matches(text))
     # one query counts every filter
     listed_rows = listed.subquery()
     by_status = dict(db.session.execute(
@@ -61,6 +59,23 @@ def index():
     return render_template("tickets/index.html", page=page, counts=counts, filters=filters,
                            current=current, q=text, to_rate=to_rate, now=now,
                            label=service.status_label, sla=sla)
+
+
+def _matches(text: str):
+    """Tickets whose protocol, title, description or public thread mentions `text`.
+
+    Internal notes are staff-only and never match: a client could otherwise probe them.
+    A subquery, so the search stays inside the page's one listing statement.
+    """
+    needle = text.lower()
+
+    def has(column):  # "50%" or "a_b" are searched as typed, not as LIKE patterns
+        return func.lower(column).contains(needle, autoescape=True)
+
+    replies = select(TicketMessage.ticket_id).where(TicketMessage.internal.is_(False),
+                                                    has(TicketMessage.body))
+    return or_(has(Ticket.protocol), has(Ticket.title), has(Ticket.description),
+               Ticket.id.in_(replies))
 
 
 def own_ticket(protocol: str) -> Ticket:

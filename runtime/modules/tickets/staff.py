@@ -6,7 +6,9 @@ import csv
 import io
 from datetime import datetime, time, timedelta
 
+from babel.numbers import get_decimal_symbol
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, or_, select
@@ -269,22 +271,33 @@ def staff_export():
         Ticket.created_at >= start, Ticket.created_at < end).order_by(Ticket.created_at)).all()
     names = _division_names()
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["protocol", "created_at", "division", "request", "client", "client_email",
-                     "status", "assignee", "sla_due_at", "resolved_at", "sla_met",
-                     "finished_at", "rating"])
+    writer = csv.writer(out, delimiter=_csv_delimiter())
+    writer.writerow(_export_headers())
     for t in rows:
         met = sla.met(t)
         row = [t.protocol, _iso(t.created_at), names.get(t.division_id, t.division_id),
-               t.title, t.client.name, t.client.email, t.status,
+               t.title, t.client.name, t.client.email or "",
+               service.staff_status_label(t.status),
                t.assignee.name if t.assignee else "", _iso(t.sla_due_at), _iso(t.resolved_at),
-               "" if met is None else ("yes" if met else "no"), _iso(t.finished_at),
+               "" if met is None else (_("Yes") if met else _("No")), _iso(t.finished_at),
                t.rating or ""]
         writer.writerow([_cell(v) for v in row])
     filename = f"tickets-{form.start.data}-{form.end.data}.csv"
     # a BOM so that spreadsheet programs read the accents right
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _export_headers() -> list[str]:
+    """The export's column names, in the tenant's language (staff open it in a spreadsheet)."""
+    return [_("Protocol"), _("Opened at"), _("Division"), _("Request"), _("Client"),
+            _("E-mail"), _("Status"), _("Assigned to"), _("Answer by"), _("Resolved at"),
+            _("SLA met"), _("Finished at"), _("Rating")]
+
+
+def _csv_delimiter() -> str:
+    """A semicolon where the decimal mark is a comma: what spreadsheets there expect."""
+    return ";" if get_decimal_symbol(get_locale()) == "," else ","
 
 
 def _cell(value):
