@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -211,7 +212,7 @@ def users_add(instance: str, email: str, password: str | None, name: str, docume
             from runtime.accounts import send_first_access
 
             where = send_first_access(user)
-            click.echo(f"first-access link sent ({where})")
+            click.echo(f"first-access link queued; the outbox worker delivers it {where}")
 
 
 @users.command("invite")
@@ -240,7 +241,7 @@ def users_invite(instance: str, all_new: bool, emails: tuple[str, ...]) -> None:
         for user in targets:
             send_first_access(user)
         db.session.commit()
-    click.echo(f"sent {len(targets)} first-access link(s)")
+    click.echo(f"queued {len(targets)} first-access link(s) for the outbox worker")
 
 
 @main.command("import")
@@ -259,11 +260,37 @@ def import_erp(instance: str, folder: str, dry_run: bool) -> None:
         raise click.ClickException(f"{len(report.errors)} problem(s); nothing was imported")
     click.echo("would change (dry run):" if dry_run else "imported:")
     for table, counts in report.counts.items():
+        kept = (f" {counts['kept']:>7} kept (changed in the portal)" if counts["kept"]
+                else "")
         click.echo(f"  {table:<17} {counts['created']:>7} created {counts['updated']:>7} "
-                   f"updated {counts['unchanged']:>7} unchanged")
+                   f"updated {counts['unchanged']:>7} unchanged{kept}")
+    if report.counts.get("customers", {}).get("kept") and not dry_run:
+        click.echo(f"changes made in the portal were kept; list them for the ERP with: "
+                   f"portal export changes {instance}")
     if report.new_customers and not dry_run:
         click.echo(f"{len(report.new_customers)} new customer(s): send their first-access "
                    f"links with: portal users invite {instance} --all-new")
+
+
+@main.group()
+def export() -> None:
+    """Data of an instance, for other systems."""
+
+
+@export.command("changes")
+@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
+              help="Only changes made from this moment (UTC), e.g. 2026-03-01.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+def export_changes(instance: str, since: datetime | None, fmt: str) -> None:
+    """Print customer data changed in the portal that the ERP does not have yet."""
+    from runtime.erp.changes import export as pending_changes
+    from runtime.erp.changes import to_csv, to_json
+
+    with _instance(instance):
+        rows = pending_changes(since)
+    click.echo(to_json(rows) if fmt == "json" else to_csv(rows), nl=False)
 
 
 @main.group()
@@ -273,16 +300,85 @@ def outbox() -> None:
 
 @outbox.command("send")
 @click.argument("instance", type=click.Path(exists=True, file_okay=False))
-def outbox_send(instance: str) -> None:
-    """Deliver the e-mails still pending (for example after the SMTP server was down)."""
-    from runtime.mail import deliver_pending
+@click.option("--failed", "retry_failed", is_flag=True,
+              help="First re-queue the failed messages and those whose delivery is unknown.")
+def outbox_send(instance: str, retry_failed: bool) -> None:
+    """One delivery pass: send the e-mails that are due, then exit."""
+    from runtime.mail import deliver_pending, requeue
 
     with _instance(instance):
-        sent, failed = deliver_pending(limit=10_000)
-    click.echo(f"sent {sent} e-mail(s)" + (f"; the server refused the next one, "
-                                           f"{failed} attempt(s) failed" if failed else ""))
-    if failed:
-        sys.exit(1)
+        if retry_failed:
+            click.echo(f"re-queued {requeue()} failed e-mail(s)")
+        report = deliver_pending(limit=1_000_000)
+    click.echo(_pass_summary(report))
+    if report.server_down:
+        raise click.ClickException(f"the mail server is unavailable: {report.server_down}; "
+                                   "the rest stays queued and is retried with backoff")
+
+
+def _pass_summary(report) -> str:
+    parts = [f"sent {report.sent} e-mail(s)"]
+    if report.retrying:
+        parts.append(f"{report.retrying} will be retried later")
+    if report.failed:
+        parts.append(f"{report.failed} failed (see the staff console, E-mail delivery)")
+    if report.unknown:
+        parts.append(f"{report.unknown} interrupted, left for review")
+    return "; ".join(parts)
+
+
+@outbox.command("work")
+@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds between polls for due messages.")
+@click.option("--stop-with", "parent", type=int, hidden=True,
+              help="Stop when this process (the web server that started us) is gone.")
+def outbox_work(instance: str, interval: float, parent: int | None) -> None:
+    """Deliver e-mail until stopped (SIGTERM or Ctrl-C end it after the current message)."""
+    import os
+    import signal
+    import threading
+
+    from runtime.mail import work
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+    def report(result) -> None:
+        if parent is not None and os.getppid() != parent:
+            stop.set()  # the server died without stopping us
+        if result.tried or result.server_down:
+            click.echo(_pass_summary(result) + (f"; server unavailable: {result.server_down}"
+                                                if result.server_down else ""), err=True)
+
+    with _instance(instance):
+        click.echo(f"outbox worker for {instance}: polling every {interval:g} s", err=True)
+        work(stop, interval=interval, on_pass=report)
+    click.echo("outbox worker stopped", err=True)
+
+
+@contextmanager
+def _mail_worker(instance: str):
+    """`portal outbox work INSTANCE` as a child process, for as long as the server runs."""
+    import os
+    import signal
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "outbox", "work", instance,
+                              "--stop-with", str(os.getpid())])
+    # a SIGTERM to the server must reach the `finally` below, or the worker is orphaned
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        yield child
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        child.terminate()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 @main.command()
@@ -294,7 +390,17 @@ def serve(instance: str, host: str, port: int) -> None:
     app = _app(instance)
     _upgrade(app)
     click.echo(f"serving {app.extensions['portal']['tenant']['name']} on http://{host}:{port}/")
-    app.run(host=host, port=port, debug=False, use_reloader=False)
+    with _mail_worker(instance):
+        _run(instance, host, port)
+
+
+def _run(instance: str, host: str, port: int) -> None:
+    """Serve with the app that follows rebuilds (as gunicorn does with wsgi.py)."""
+    from werkzeug.serving import run_simple
+
+    from runtime.releases import LiveInstance
+
+    run_simple(host, port, LiveInstance(instance), threaded=True)
 
 
 @main.command()
@@ -328,7 +434,8 @@ def demo(out_dir: str, host: str, port: int, no_serve: bool) -> None:
         click.echo(f"  {role:<8} {email}{extra}")
     click.echo(f"E-mails are written to {result.instance / 'data' / 'outbox'}/\n")
     if not no_serve:
-        app.run(host=host, port=port, debug=False, use_reloader=False)
+        with _mail_worker(str(result.instance)):
+            _run(str(result.instance), host, port)
 
 
 if __name__ == "__main__":

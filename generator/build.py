@@ -9,6 +9,7 @@ Instance layout (DIR/<tenant.id>/):
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import io
@@ -32,14 +33,19 @@ from .validate import validate_file
 
 TRANSLATIONS = ROOT / "runtime" / "translations"
 
-WSGI = '''"""WSGI entry point of this portal instance: gunicorn --chdir <this folder> wsgi:app"""
+WSGI = '''"""WSGI entry point of this portal instance: gunicorn --chdir <this folder> wsgi:app
+
+The app follows the `release` link: a rebuild is served within a second, no restart needed.
+"""
 
 import os
 
-from runtime import create_app
+from runtime.releases import LiveInstance
 
-app = create_app(os.path.dirname(os.path.abspath(__file__)))
+app = LiveInstance(os.path.dirname(os.path.abspath(__file__)))
 '''
+# the lock file a serving process holds in its release (runtime/releases.py LOCK_NAME)
+RELEASE_LOCK = ".lock"
 
 
 @dataclass
@@ -301,9 +307,26 @@ def _write_if_changed(path: Path, data: bytes) -> None:
 
 
 def _prune(releases: Path, keep: set[str]) -> None:
+    """Delete old releases, except those a running process still serves (it holds a lock)."""
     for old in releases.iterdir():
         if old.name not in keep and not old.name.startswith(".tmp-"):
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_if_unused(old)
+
+
+def _remove_if_unused(folder: Path) -> None:
+    try:
+        fd = os.open(folder / RELEASE_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # in use: the next build tries again
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        os.close(fd)
 
 
 def find_tenants(folder: Path) -> list[Path]:

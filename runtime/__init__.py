@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import csrf, db, login_manager, migrate
+from .releases import ReleaseLease
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -28,8 +29,8 @@ class InstanceError(RuntimeError):
     """The folder is not a built portal instance."""
 
 
-def load_config(instance: Path) -> dict:
-    path = instance / "release" / "config.json"
+def load_config(instance: Path, release: Path | None = None) -> dict:
+    path = (release or instance / "release") / "config.json"
     if not path.is_file():
         raise InstanceError(f"{instance} is not a built portal instance (no release/config.json); "
                             "run: portal build <tenant.yaml>")
@@ -72,8 +73,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def create_app(instance_path: str | os.PathLike, test_config: dict | None = None) -> Flask:
     """Create the Flask app of one built portal instance."""
     instance = Path(instance_path).resolve()
-    portal = load_config(instance)
-    release = (instance / "release").resolve()
+    load_config(instance)  # a clear error for a folder that was never built
+    # this process keeps its release on disk while it runs, whatever builds happen meanwhile
+    lease = ReleaseLease.take(instance)
+    release = lease.folder
+    portal = load_config(instance, release)
     data_dir = instance / "data"
     data_dir.mkdir(exist_ok=True)
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True,
@@ -109,12 +113,13 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
     if proxies:  # behind a TLS-terminating proxy: trust its X-Forwarded-* headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.extensions["portal"] = portal
+    app.extensions["portal_release"] = lease
     _wire(app, release)
     return app
 
 
 def _wire(app: Flask, release: Path) -> None:
-    from . import i18n, inputs, security, sessions, throttle, views
+    from . import i18n, inputs, releases, security, sessions, throttle, views
     from .auth import bp as auth_bp
     from .erp import models as _erp_models  # noqa: F401  (tables every module may join)
     from .modules import register_modules
@@ -131,6 +136,7 @@ def _wire(app: Flask, release: Path) -> None:
     security.init_app(app)
     sessions.init_app(app)
     throttle.init_app(app)
+    releases.init_app(app)
     app.jinja_env.loader = ChoiceLoader([
         FileSystemLoader(str(release / "templates" / "overrides")),
         FileSystemLoader(str(release / "templates" / "theme")),

@@ -55,14 +55,14 @@ def init_app(app: Flask) -> None:
     default_max_age = app.get_send_file_max_age
 
     def max_age(name: str | None) -> int | None:
-        if name and _is_hashed(name):
+        if name and is_hashed(name):
             return 31536000
         return default_max_age(name) if default_max_age(name) is not None else 3600
 
     app.get_send_file_max_age = max_age  # type: ignore[method-assign]
 
 
-def _is_hashed(name: str) -> bool:
+def is_hashed(name: str) -> bool:
     parts = name.rsplit("/", 1)[-1].split(".")
     return len(parts) >= 3 and len(parts[-2]) == 10 and all(c in "0123456789abcdef"
                                                             for c in parts[-2])
