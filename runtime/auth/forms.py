@@ -1,22 +1,23 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from ..inputs import PortalForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(PortalForm):
     identifier = StringField(_l("E-mail or CPF/CNPJ"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
     kind = HiddenField(default="client")
 
 
-class ForgotForm(FlaskForm):
+class ForgotForm(PortalForm):
     identifier = StringField(_l("E-mail or CPF/CNPJ"), validators=[DataRequired(), Length(max=254)])
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(PortalForm):
     password = PasswordField(_l("New password"), validators=[
         DataRequired(), Length(min=8, max=128, message=_l("Use 8 to 128 characters."))])
     confirm = PasswordField(_l("Repeat the new password"), validators=[

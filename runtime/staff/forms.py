@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..brdocs import is_document
+from ..inputs import PortalForm
 
 
-class ClientForm(FlaskForm):
+class ClientForm(PortalForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     document = StringField(_l("CPF or CNPJ"), validators=[Optional(), Length(max=20)])

@@ -16,7 +16,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import DateField, IntegerField, MultipleFileField, TextAreaField
@@ -26,6 +25,7 @@ from ... import richtext, uploads
 from ...erp.models import Development
 from ...erp.scope import scope_of
 from ...extensions import db
+from ...inputs import PortalForm, whole_number
 from ...staff import staff_required
 from . import bp
 from .models import ConstructionPhoto, ConstructionUpdate
@@ -102,7 +102,7 @@ def photo(photo_id: int, size: str):
 
 # -- staff -------------------------------------------------------------------------------
 
-class UpdateForm(FlaskForm):
+class UpdateForm(PortalForm):
     reported_on = DateField(_l("Date"), validators=[DataRequired()])
     overall = IntegerField(_l("Overall progress (%)"),
                            validators=[DataRequired(), NumberRange(min=0, max=100)])
@@ -119,10 +119,11 @@ def _phases_from(form) -> tuple[list[dict], list[str]]:
         value = request.form.get(f"phase_percent_{i}", "").strip()
         if not name and not value:
             continue
-        if not name or not value.isdigit() or not 0 <= int(value) <= 100:
+        percent = whole_number(value, 100, minimum=0)
+        if not name or percent is None:
             errors.append(_("Each phase needs a name and a percentage from 0 to 100."))
             continue
-        phases.append({"name": name, "percent": int(value)})
+        phases.append({"name": name, "percent": percent})
     return phases, errors
 
 

@@ -4,7 +4,6 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import and_, false, func, or_, select
 from wtforms import MultipleFileField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -13,6 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ...erp.models import Contract, Development, Unit
 from ...erp.scope import scope_of
 from ...extensions import db
+from ...inputs import PortalForm, int_arg
 from ...staff import staff_required
 from ..tickets import attachments
 from . import bp
@@ -55,7 +55,7 @@ def _visible():
 @login_required
 def index():
     query = _visible()
-    category = request.args.get("category", type=int)
+    category = int_arg("category")
     where = request.args.get("scope", "")
     if category:
         query = query.where(Document.category_id == category)
@@ -119,7 +119,7 @@ def _send(version: DocumentVersion, download: bool):
 
 # -- staff -------------------------------------------------------------------------------
 
-class UploadForm(FlaskForm):
+class UploadForm(PortalForm):
     category = SelectField(_l("Category"), choices=[])
     scope = SelectField(_l("Belongs to"), choices=[])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)],
@@ -152,7 +152,7 @@ def staff_list():
 def staff_categories():
     """Add a category, or switch one on or off (documents keep theirs)."""
     name = request.form.get("name", "").strip()[:100]
-    toggle = request.form.get("toggle", type=int)
+    toggle = int_arg("toggle", source=request.form)
     if toggle:
         category = db.get_or_404(DocumentCategory, toggle)
         category.active = not category.active

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from ... import richtext, uploads
 from ...extensions import db
 from ...i18n import to_local, to_utc
+from ...inputs import page_arg
 from ...models import utcnow
 from ...staff import staff_required
 from . import bp
@@ -33,8 +34,9 @@ def _settings() -> dict:
 @bp.get("/notices")
 @login_required
 def index():
-    page = db.paginate(visible_now(), per_page=_settings()["per_page"], error_out=False,
-                       count=True)
+    per_page = _settings()["per_page"]
+    page = db.paginate(visible_now(), page=page_arg(per_page), per_page=per_page,
+                       error_out=False, count=True)
     return render_template("notices/index.html", page=page, timeline=_settings()["timeline"])
 
 
@@ -77,7 +79,7 @@ def staff_list():
         like = f"%{text.lower()}%"
         query = query.where(or_(func.lower(Notice.title).like(like),
                                 func.lower(Notice.summary).like(like)))
-    page = db.paginate(query, per_page=20, error_out=False)
+    page = db.paginate(query, page=page_arg(20), per_page=20, error_out=False)
     return render_template("notices/staff_list.html", page=page, q=text, now=utcnow())
 
 

@@ -6,13 +6,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from ... import mail
 from ...brdocs import format_document
 from ...extensions import db
+from ...inputs import PortalForm
 from .. import Manifest
 
 bp = Blueprint("profile", __name__, template_folder="templates")
@@ -20,7 +20,7 @@ LABELS = {"name": _l("Full name"), "email": _l("E-mail"), "phone": _l("Phone"),
           "address": _l("Address")}
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(PortalForm):
     name = StringField(LABELS["name"], validators=[DataRequired(), Length(max=200)])
     email = EmailField(LABELS["email"], validators=[DataRequired(), Email(), Length(max=254)])
     phone = TelField(LABELS["phone"], validators=[Optional(), Regexp(

@@ -5,7 +5,6 @@ from datetime import date
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import func, select
 from wtforms import BooleanField, DateField, TextAreaField
@@ -14,12 +13,13 @@ from wtforms.validators import Optional
 from ... import richtext, uploads
 from ...erp.models import Development, SyndicDevelopment, Unit
 from ...extensions import db
+from ...inputs import PortalForm, whole_number
 from ...models import User
 from ...staff import staff_required
 from . import bp
 
 
-class DevelopmentForm(FlaskForm):
+class DevelopmentForm(PortalForm):
     delivery_forecast = DateField(_l("Expected delivery"), validators=[Optional()])
     description = TextAreaField(_l("Description"))
     photo = FileField(_l("Photo"), description=_l("JPEG, PNG or WebP; shown on My unit."))
@@ -77,7 +77,7 @@ def staff_syndic_developments(user_id: int):
     if member.role != "syndic":
         abort(400)
     known = set(db.session.scalars(select(Development.id)))
-    chosen = {int(d) for d in request.form.getlist("developments") if d.isdigit()} & known
+    chosen = {whole_number(d) for d in request.form.getlist("developments")} & known
     db.session.execute(SyndicDevelopment.__table__.delete().where(
         SyndicDevelopment.user_id == member.id))
     db.session.add_all(SyndicDevelopment(user_id=member.id, development_id=d) for d in chosen)

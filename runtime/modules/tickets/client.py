@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select
 
 from ... import mail
 from ...extensions import db
+from ...inputs import page_arg
 from ...models import utcnow
 from . import attachments, service, sla, tickets_bp
 from .forms import CancelForm, RateForm, RejectForm, ReplyForm
@@ -49,7 +50,8 @@ def index():
     counts = {name: sum(by_status.get(s, 0) for s in FILTERS[name]) for name in filters}
     query = listed.where(Ticket.status.in_(FILTERS[current])).order_by(Ticket.updated_at.desc(),
                                                                        Ticket.id.desc())
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False, count=False)
+    page = db.paginate(query, page=page_arg(PER_PAGE), per_page=PER_PAGE, error_out=False,
+                       count=False)
     page.total = counts[current]
     to_rate = []
     if _settings()["evaluation"]:

@@ -7,7 +7,6 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -34,6 +33,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...brdocs import format_document, is_cnpj, is_cpf
+from ...inputs import PortalForm
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -96,10 +96,10 @@ def _make_field(spec: dict):
     return StringField(validators=[*presence, _check_digits(kind)], **kwargs)  # cpf, cnpj
 
 
-def request_form(request_spec: dict, formdata=None) -> FlaskForm:
+def request_form(request_spec: dict, formdata=None) -> PortalForm:
     """A form class for one request type: a description plus its extra fields."""
 
-    class RequestForm(FlaskForm):
+    class RequestForm(PortalForm):
         description = TextAreaField(_l("Describe your request"),
                                     validators=[DataRequired(), Length(min=3, max=10_000)])
 
@@ -120,7 +120,7 @@ def _display(spec: dict, value) -> str | list | bool | None:
     return value
 
 
-def answers(form: FlaskForm, request_spec: dict) -> list[dict]:
+def answers(form: PortalForm, request_spec: dict) -> list[dict]:
     """The answers to keep with the ticket (files are attachments, not answers)."""
     out = []
     for spec in request_spec["fields"]:

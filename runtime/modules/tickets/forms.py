@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -13,44 +12,46 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from ...inputs import PortalForm
 
-class ReplyForm(FlaskForm):
+
+class ReplyForm(PortalForm):
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=10_000)])
     files = MultipleFileField(_l("Attach files"))
 
 
-class RejectForm(FlaskForm):
+class RejectForm(PortalForm):
     reason = TextAreaField(_l("What is still wrong?"),
                            validators=[DataRequired(), Length(min=3, max=5000)])
 
 
-class CancelForm(FlaskForm):
+class CancelForm(PortalForm):
     reason = TextAreaField(_l("Why are you cancelling? (optional)"),
                            validators=[Optional(), Length(max=2000)])
 
 
-class RateForm(FlaskForm):
+class RateForm(PortalForm):
     rating = RadioField(_l("Your rating"), choices=[str(i) for i in range(1, 6)],
                         validators=[DataRequired(message=_l("Choose from 1 to 5 stars."))])
     comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=2000)])
 
 
-class StaffReplyForm(FlaskForm):
+class StaffReplyForm(PortalForm):
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=10_000)])
     internal = BooleanField(_l("Internal note (never shown to the client)"))
     files = MultipleFileField(_l("Attach files"))
 
 
-class StaffMoveForm(FlaskForm):
+class StaffMoveForm(PortalForm):
     to = SelectField(_l("New status"), choices=[])
     note = TextAreaField(_l("Message to the client"), validators=[Optional(), Length(max=10_000)])
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PortalForm):
     assignee = SelectField(_l("Assigned to"), choices=[], validate_choice=True)
 
 
-class ExportForm(FlaskForm):
+class ExportForm(PortalForm):
     class Meta:
         csrf = False  # a GET download that changes nothing
 
@@ -58,7 +59,7 @@ class ExportForm(FlaskForm):
     end = DateField(_l("To"), validators=[DataRequired()])
 
 
-class QueueFilterForm(FlaskForm):
+class QueueFilterForm(PortalForm):
     class Meta:
         csrf = False
 

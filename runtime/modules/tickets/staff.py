@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from ... import mail
 from ...extensions import db
 from ...i18n import to_local, to_utc
+from ...inputs import page_arg
 from ...models import User, utcnow
 from ...staff import staff_required
 from . import attachments, service, service_bp, sla
@@ -76,7 +77,7 @@ def staff_queue():
             func.lower(Ticket.description).like(like), func.lower(User.name).like(like)))
     query = query.order_by(case((Ticket.sla_paused_since.is_(None), 0), else_=1),
                            Ticket.sla_due_at, Ticket.id)
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=page_arg(PER_PAGE), per_page=PER_PAGE, error_out=False)
     return render_template("tickets/staff_queue.html", page=page, now=now, sla=sla,
                            divisions=_divisions(), label=service.staff_status_label,
                            statuses=STATUSES, args=args, division_names=_division_names(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
+from flask import Blueprint, abort, current_app, render_template, send_from_directory
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from ... import uploads
 from ...erp.models import Contract, ContractParty, Development, Unit
 from ...erp.scope import scope_of
 from ...extensions import db
+from ...inputs import int_arg
 from .. import Manifest
 
 bp = Blueprint("unit", __name__, template_folder="templates")
@@ -33,7 +34,7 @@ def index():
     units = client_units()
     if not units:
         return render_template("unit/none.html")
-    chosen = request.args.get("unit", type=int)
+    chosen = int_arg("unit")
     unit = next((u for u in units if u.id == chosen), None) if chosen else units[0]
     if unit is None:
         abort(404)
