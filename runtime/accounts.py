@@ -41,13 +41,14 @@ def create_account(*, email: str, name: str, role: str = "client", password: str
 
 
 def send_first_access(user: User) -> str:
-    """E-mail the first-access link outside a request; say where it went."""
+    """Queue the first-access e-mail outside a request and commit; say where it will go."""
     from .auth.routes import send_link
 
     domains = current_app.extensions["portal"]["tenant"]["domains"]
     base = f"https://{domains[0]}" if domains else "http://127.0.0.1:5000"
     with current_app.test_request_context(base_url=base):
         send_link(user, "first-access")
+    db.session.commit()
     settings = current_app.extensions["portal"]["integrations"].get("email")
     return "by SMTP" if settings and not _outbox_forced() else "to the outbox folder"
 

@@ -90,8 +90,12 @@ def test_users_add_without_password_sends_first_access(runner, built_instance):
     result = runner.invoke(main, ["users", "add", str(built_instance), "--email", "c@x.com",
                                   "--name", "C"])
     assert result.exit_code == 0, result.output
-    assert "first-access link sent (to the outbox folder)" in result.output
-    assert len(list(Path(built_instance, "data", "outbox").glob("*.eml"))) == 1
+    assert "first-access link queued; the outbox worker delivers it to the outbox folder" \
+        in result.output
+    folder = Path(built_instance, "data", "outbox")
+    assert list(folder.glob("*.eml")) == []  # the command only queues, like a request
+    sent = runner.invoke(main, ["outbox", "send", str(built_instance)])
+    assert sent.output == "sent 1 e-mail(s)\n" and len(list(folder.glob("*.eml"))) == 1
 
 
 def test_serve_refuses_a_folder_that_is_not_an_instance(runner, tmp_path):

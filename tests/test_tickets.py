@@ -130,6 +130,7 @@ def test_the_full_life_of_a_ticket_with_its_emails(people):
     assert "This ticket has been rated already." in again.get_data(as_text=True)
     subjects = [(m["To"], m["Subject"]) for m in outbox(people)]
     assert subjects == [
+        ("client@example.com", f"[{protocol}] We received your request"),
         ("staff@example.com", f"[{protocol}] New request: Leak"),
         ("client@example.com", f"[{protocol}] We need your reply"),
         ("staff@example.com", f"[{protocol}] The client replied"),
@@ -137,7 +138,7 @@ def test_the_full_life_of_a_ticket_with_its_emails(people):
     ]
     assert not any("Checking the pipes" in m.get_body(("plain",)).get_content()
                    for m in outbox(people))
-    html = outbox(people)[1].get_body(("html",)).get_content()
+    html = outbox(people)[2].get_body(("html",)).get_content()
     assert "Desk Homes" in html and "Which sink?" in html
 
 

@@ -9,7 +9,6 @@ from flask_login import current_user, login_required
 from wtforms import EmailField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
-from ... import mail
 from ...brdocs import format_document
 from ...extensions import db
 from ...inputs import PortalForm
@@ -61,7 +60,6 @@ def index():
                                      description="\n".join(lines), answers=changes, files={},
                                      origin="profile")
         db.session.commit()
-        mail.deliver_pending()
         flash(_("We received your request (protocol %(protocol)s). Your data changes once our "
                 "team approves it.", protocol=ticket.protocol), "success")
         return redirect(url_for("profile.index"))

@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, func, or_, select
 
-from ... import mail
 from ...extensions import db
 from ...inputs import page_arg
 from ...models import utcnow
@@ -117,7 +116,6 @@ def _refused(ticket: Ticket, exc: Exception):
 
 def _done(ticket: Ticket, message: str):
     db.session.commit()
-    mail.deliver_pending()
     flash(message, "success")
     return redirect(url_for("tickets.show", protocol=ticket.protocol))
 

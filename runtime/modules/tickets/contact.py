@@ -6,7 +6,6 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ... import mail
 from ...extensions import db
 from . import attachments, service, service_bp
 from .fields import answers, field_name, request_form
@@ -54,7 +53,6 @@ def submit_request(division: dict, request_spec: dict, *, origin: str | None = N
                                          answers=answers(form, request_spec), files=files,
                                          origin=origin)
             db.session.commit()
-            mail.deliver_pending()
             return redirect(url_for("service.done", protocol=ticket.protocol))
     status = 400 if request.method == "POST" else 200
     return render_template(template, form=form, error=error, division=division,

@@ -1,7 +1,7 @@
 """What happens to a ticket: opening, status changes, messages, rating, assignment.
 
 Every change writes its stage-history event and queues its e-mails in the same
-transaction; callers commit, then call mail.deliver_pending().
+transaction; callers commit, and the outbox worker delivers them (runtime/mail.py).
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ def _attach(ticket: Ticket, files: list, author: User, *, message: TicketMessage
 def open_ticket(client: User, division_id: str, request_id: str, *, description: str,
                 answers: list[dict], files: dict[str, list], origin: str | None = None,
                 now: datetime | None = None) -> Ticket:
-    """Create a ticket with its protocol and SLA; queue the e-mail to the division's staff."""
+    """Create a ticket with its protocol and SLA; queue the client's receipt and the staff's
+    notice."""
     now = now or utcnow()
     d, r = division(division_id), request_type(division_id, request_id)
     ticket = Ticket(protocol=next_protocol(now.year), client_id=client.id,
@@ -115,6 +116,7 @@ def open_ticket(client: User, division_id: str, request_id: str, *, description:
     db.session.add(TicketEvent(ticket_id=ticket.id, actor_id=client.id, to_status="new", at=now))
     for field_id, incoming in files.items():
         _attach(ticket, incoming, client, field_id=field_id)
+    _notify_client(ticket, "received")
     _notify_staff(ticket, "new_ticket")
     return ticket
 
@@ -258,7 +260,8 @@ def _notify_client(ticket: Ticket, template: str, body: str | None = None) -> No
     if not client.email:
         return
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        subjects = {"staff_reply": _("New reply to your request"),
+        subjects = {"received": _("We received your request"),
+                    "staff_reply": _("New reply to your request"),
                     "feedback_request": _("We need your reply"),
                     "status_change": _("Your request is now: %(status)s",
                                        status=status_label(ticket.status))}

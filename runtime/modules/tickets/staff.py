@@ -15,7 +15,6 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
-from ... import mail
 from ...extensions import db
 from ...i18n import to_local, to_utc
 from ...inputs import page_arg
@@ -125,7 +124,6 @@ def staff_ticket(protocol: str):
 
 def _saved(ticket: Ticket, message: str):
     db.session.commit()
-    mail.deliver_pending()
     flash(message, "success")
     return redirect(url_for("service.staff_ticket", protocol=ticket.protocol))
 
