@@ -11,7 +11,9 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -27,10 +29,22 @@ from . import changes
 from .models import CONTRACT_STATUSES, PARTY_ROLES, Contract, ContractParty, Development, Unit
 
 MAX_ERRORS = 500
+# Python's csv limit: a longer cell is nearly always a quotation mark left open
+FIELD_LIMIT = 131_072
+# rows nest 4 deep (the list, a row, its parties, a party): far more is not an ERP export
+MAX_DEPTH = 16
+# the same calendar as the portal's forms (runtime/inputs.py)
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 class Problem(ValueError):
     pass
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A value as quoted in a message: short, with control characters made visible."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in value[:limit])
+    return text + ("…" if len(value) > limit else "")
 
 
 def _text(limit: int) -> Callable[[str], str]:
@@ -45,10 +59,13 @@ def _text(limit: int) -> Callable[[str], str]:
 def _date(value: str) -> date:
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return datetime.strptime(value, fmt).date()
+            day = datetime.strptime(value, fmt).date()
         except ValueError:
             continue
-    raise Problem(f'"{value}" is not a date (use 2026-03-31 or 31/03/2026)')
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:  # 0001-01-01, 9999-12-31: "no date"
+            raise Problem(f'"{value}" is outside the years {FIRST_YEAR} to {LAST_YEAR}')
+        return day
+    raise Problem(f'"{_shown(value)}" is not a date (use 2026-03-31 or 31/03/2026)')
 
 
 def _decimal(value: str) -> float:
@@ -56,22 +73,28 @@ def _decimal(value: str) -> float:
     try:
         number = Decimal(value.replace(".", "").replace(",", ".") if "," in value else value)
     except InvalidOperation:
-        raise Problem(f'"{value}" is not a number') from None
-    if number < 0 or not number.is_finite():
+        raise Problem(f'"{_shown(value)}" is not a number') from None
+    if not number.is_finite():  # before any comparison: comparing sNaN raises
+        raise Problem(f'"{_shown(value)}" is not a number')
+    if number < 0:
         raise Problem("must be a positive number")
+    if number.adjusted() >= 9:  # quantize() would overflow on 1e50000000
+        raise Problem(f'"{_shown(value)}" is too large')
     return float(number.quantize(Decimal("0.01")))
 
 
 def _document(value: str) -> str:
     if not is_document(value):
-        raise Problem(f'"{value}" is not a valid CPF or CNPJ (check digits)')
+        raise Problem(f'"{_shown(value)}" is not a valid CPF or CNPJ (check digits)')
     return digits(value)
 
 
 def _email(value: str) -> str:
     value = value.strip().lower()
+    if len(value) > 254:
+        raise Problem("longer than 254 characters")
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-        raise Problem(f'"{value}" is not an e-mail address')
+        raise Problem(f'"{_shown(value)}" is not an e-mail address')
     return value
 
 
@@ -79,7 +102,7 @@ def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
     def parse(value: str) -> str:
         value = value.strip().lower()
         if value not in options:
-            raise Problem(f'"{value}" is not one of: {", ".join(options)}')
+            raise Problem(f'"{_shown(value)}" is not one of: {", ".join(options)}')
         return value
 
     return parse
@@ -160,49 +183,147 @@ class Report:
 
 
 # -- reading -------------------------------------------------------------------------------
+# A cell reaches the parsers as text, or as the Problem that makes it unreadable (a NUL, a
+# runaway length, a JSON object where text belongs), reported with its line and column.
 
-def _decode(raw: bytes) -> str:
+# one valid multi-byte UTF-8 sequence: Latin-1 text almost never contains one
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|"
+                            rb"[\xf0-\xf4][\x80-\xbf]{3}")
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _decode(raw: bytes, name: str, report: Report) -> str | None:
+    """UTF-8, else Latin-1 (what older ERPs such as Mega and UAU write); None if neither."""
     try:
         return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")  # what older ERPs (Mega, UAU) write
+    except UnicodeDecodeError as exc:
+        if not _UTF8_SEQUENCE.search(raw):
+            return raw.decode("latin-1")
+        # UTF-8 in places and not in others: read as either, some names would be garbled
+        line = raw.count(b"\n", 0, exc.start) + 1
+        report.error(name, line, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}), "
+                     "although the rest of the file is: save it again as UTF-8")
+        return None
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    text = _decode(path.read_bytes())
+def _cell(text: str, hint: str = "") -> str | Problem:
+    if "\x00" in text:
+        return Problem("contains a NUL character")
+    if len(text) > FIELD_LIMIT:
+        return Problem(f"longer than {FIELD_LIMIT} characters{hint}")
+    return text.strip()
+
+
+@contextmanager
+def _no_csv_field_limit() -> Iterator[None]:
+    # the csv module would stop the whole file at a long cell; _cell names its column instead
+    previous = csv.field_size_limit(sys.maxsize)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _read_csv(path: Path, report: Report) -> tuple[list[str], list[tuple[int, dict]]]:
+    text = _decode(path.read_bytes(), path.name, report)
+    if text is None:
+        return [], []
     first = text.split("\n", 1)[0]
+    if "\x00" in first:
+        report.error(path.name, 1, None, "contains NUL characters: is it UTF-16 or not a CSV "
+                     "file? Save it as CSV in UTF-8")
+        return [], []
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = list(reader)
-    if not rows:
+    records, start = [], 1
+    with _no_csv_field_limit():
+        for cells in reader:
+            records.append((start, cells))
+            start = reader.line_num + 1  # a quoted cell may span lines
+    if not records:
         return [], []
-    header = [h.strip().lower() for h in rows[0]]
+    header = [h.strip().lower() for h in records[0][1]]
     out = []
-    for number, cells in enumerate(rows[1:], start=2):
+    for number, cells in records[1:]:
         if not any(c.strip() for c in cells):
             continue
-        out.append((number, dict(zip(header, (c.strip() for c in cells), strict=False))
+        values = (_cell(c, " (is a quotation mark left open?)") for c in cells)
+        out.append((number, dict(zip(header, values, strict=False))
                     | ({"__width__": str(len(cells))} if len(cells) != len(header) else {})))
     return header, out
 
 
+def _json_value(value: Any) -> str | Problem:
+    """A JSON value as the text a CSV cell would hold (numbers arrive as their digits)."""
+    if value is None:
+        return ""
+    if isinstance(value, str | Problem):
+        return value if isinstance(value, Problem) else _cell(value)
+    if isinstance(value, bool):
+        return Problem(f"expected text or a number, got {json.dumps(value)}")
+    kind = "an object" if isinstance(value, dict) else "a list"
+    return Problem(f"expected text or a number, got {kind}")
+
+
+def _parties(value: Any) -> list | Problem:
+    if isinstance(value, list):
+        return value
+    return Problem("expected a list of objects with customer_id and role")
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where the JSON nests deeper than MAX_DEPTH (json would hit RecursionError)."""
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return text.count("\n", 0, match.start()) + 1
+        elif token in "]}":
+            depth -= 1
+    return None
+
+
+class _Number(str):
+    """A JSON number, kept as the digits written (ids, and areas without float rounding)."""
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, _Number):
+        return "a number"
+    return ("a list" if isinstance(value, list) else "text" if isinstance(value, str)
+            else "null" if value is None else json.dumps(value))
+
+
 def _read_json(path: Path, report: Report) -> tuple[list[str], list[tuple[int, dict]]]:
+    text = _decode(path.read_bytes(), path.name, report)
+    if text is None:
+        return [], []
+    deep = _too_deep(text)
+    if deep is not None:
+        report.error(path.name, deep, None, f"nested more than {MAX_DEPTH} levels deep")
+        return [], []
     try:
-        data = json.loads(_decode(path.read_bytes()))
+        data = json.loads(text, parse_int=_Number, parse_float=_Number,
+                          parse_constant=lambda name: Problem(f"{name} is not a number"))
     except json.JSONDecodeError as exc:
         report.error(path.name, exc.lineno, None, f"not valid JSON: {exc.msg}")
         return [], []
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        report.error(path.name, 1, None, "expected a JSON list of objects")
+    if not isinstance(data, list):
+        report.error(path.name, 1, None, f"expected a JSON list of objects, not {_kind(data)}"
+                     if not isinstance(data, dict) else
+                     "expected a JSON list of objects, not one object")
         return [], []
+    for i, item in enumerate(data, start=1):
+        if not isinstance(item, dict):
+            report.error(path.name, 1, None, f"expected a JSON list of objects: item {i} is "
+                         f"{_kind(item)}")
+            return [], []
     header = sorted({k.lower() for r in data for k in r})
     # JSON has no line per row: report the position in the list, counting from 1
-    def cell(key: str, value: Any) -> Any:
-        if key == "parties":  # contracts may carry their parties inline
-            return value
-        return "" if value is None else str(value).strip()
-
-    return header, [(i, {k.lower(): cell(k.lower(), v) for k, v in r.items()})
+    return header, [(i, {k.lower(): _parties(v) if k.lower() == "parties" else _json_value(v)
+                         for k, v in r.items()})
                     for i, r in enumerate(data, start=1)]
 
 
@@ -222,10 +343,10 @@ def read(folder: Path, report: Report) -> dict[str, list[Row]]:
         if path is None:
             continue
         header, raw_rows = (_read_json(path, report) if path.suffix.lower() == ".json"
-                            else _read_csv(path))
+                            else _read_csv(path, report))
         unknown = [h for h in header if h not in table.columns and h != "parties"]
         for h in unknown:
-            report.error(path.name, 1, h, f"unknown column (expected: "
+            report.error(path.name, 1, _shown(h), f"unknown column (expected: "
                          f"{', '.join(table.columns)})")
         for name, col in table.columns.items():
             if col.required and raw_rows and name not in header:
@@ -239,6 +360,10 @@ def read(folder: Path, report: Report) -> dict[str, list[Row]]:
             values, ok = {}, True
             for name, col in table.columns.items():
                 raw = cells.get(name, "")
+                if isinstance(raw, Problem):
+                    report.error(path.name, line, name, str(raw))
+                    values[col.attr], ok = None, False
+                    continue
                 if not raw:
                     if col.required:
                         report.error(path.name, line, name, "is required")
@@ -250,7 +375,10 @@ def read(folder: Path, report: Report) -> dict[str, list[Row]]:
                 except Problem as exc:
                     report.error(path.name, line, name, str(exc))
                     ok = False
-            if table.name == "contracts" and isinstance(cells.get("parties"), list):
+            if isinstance(cells.get("parties"), Problem):
+                report.error(path.name, line, "parties", str(cells["parties"]))
+                ok = False
+            elif table.name == "contracts" and isinstance(cells.get("parties"), list):
                 for party in cells["parties"]:
                     inline = _inline_party(path.name, line, values.get("external_id"), party,
                                            report)
@@ -277,16 +405,21 @@ def _row_key(table: str, values: dict) -> tuple:
 
 def _inline_party(file: str, line: int, contract_id: str | None, party: Any,
                   report: Report) -> Row | None:
-    if not isinstance(party, dict) or not party.get("customer_id"):
+    if not isinstance(party, dict):
         report.error(file, line, "parties", "each party needs customer_id and role")
         return None
     try:
-        role = _choice(PARTY_ROLES)(str(party.get("role", "")))
+        customer, role = (_json_value(party.get(key)) for key in ("customer_id", "role"))
+        for value in (customer, role):
+            if isinstance(value, Problem):
+                raise value
+        if not customer:
+            raise Problem("each party needs customer_id and role")
+        customer, role = _text(64)(customer), _choice(PARTY_ROLES)(role)
     except Problem as exc:
         report.error(file, line, "parties", str(exc))
         return None
-    return Row(file, line, {"contract_id": contract_id, "customer_id": str(party["customer_id"]),
-                            "role": role})
+    return Row(file, line, {"contract_id": contract_id, "customer_id": customer, "role": role})
 
 
 # -- references and upsert -------------------------------------------------------------------
