@@ -233,6 +233,11 @@ def deliver(app):
         return deliver_pending()
 
 
+def is_session_lookup(statement: str) -> bool:
+    """The session store's one read per request (the embedded store; Redis in production)."""
+    return statement.lstrip().startswith("SELECT sessions.data")
+
+
 def outbox(app) -> list:
     """The e-mails delivered to the instance's outbox folder, oldest first (after a pass)."""
     from email import message_from_bytes, policy

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import add_user, login, outbox, submit
+from tests.conftest import add_user, is_session_lookup, login, outbox, submit
 from tests.test_tickets import open_leak
 
 
@@ -216,7 +216,8 @@ def test_sql_statements_stay_bounded_with_10000_tickets(desk):
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):
-        statements.append(statement)
+        if not is_session_lookup(statement):  # the session store: Redis in production
+            statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
     try:
