@@ -111,3 +111,104 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     if (Math.abs(dx) > 50) show(current + (dx < 0 ? 1 : -1));
   });
 })();
+
+// Staff document form: search developments, units and contracts while typing (a combobox).
+// Without this script the server still takes an exact code typed in the box.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-target-picker]").forEach(function (picker) {
+    var input = picker.querySelector("input[name=target]");
+    var hidden = picker.querySelector("[data-target-value]");
+    var list = picker.querySelector("[role=listbox]");
+    var items = [];
+    var active = -1;
+    var timer = null;
+    var asked = 0;
+
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+
+    function highlight(index) {
+      var options = list.querySelectorAll("[role=option]");
+      if (!options.length) return;
+      active = (index + options.length) % options.length;
+      options.forEach(function (option, i) { option.setAttribute("aria-selected", i === active ? "true" : "false"); });
+      input.setAttribute("aria-activedescendant", options[active].id);
+      options[active].scrollIntoView({ block: "nearest" });
+    }
+
+    function choose(item) {
+      input.value = item.label;
+      hidden.value = item.value;
+      picker.querySelectorAll("input[type=radio][name=scope]").forEach(function (radio) { radio.checked = false; });
+      close();
+    }
+
+    function render() {
+      list.textContent = "";
+      if (!items.length) {
+        var empty = document.createElement("li");
+        empty.className = "list-group-item text-muted small";
+        empty.textContent = picker.dataset.empty;
+        list.appendChild(empty);
+      }
+      items.forEach(function (item, i) {
+        var option = document.createElement("li");
+        option.id = "target-option-" + i;
+        option.className = "list-group-item list-group-item-action";
+        option.setAttribute("role", "option");
+        option.setAttribute("aria-selected", "false");
+        option.textContent = item.label + " ";
+        var kind = document.createElement("span");
+        kind.className = "text-muted small";
+        kind.textContent = "· " + item.kind;
+        option.appendChild(kind);
+        // mousedown, not click: it comes before the box loses focus and closes the list
+        option.addEventListener("mousedown", function (event) { event.preventDefault(); choose(item); });
+        list.appendChild(option);
+      });
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      active = -1;
+    }
+
+    function ask() {
+      var text = input.value.trim();
+      if (!text) { close(); return; }
+      var mine = ++asked;
+      fetch(picker.dataset.url + "?q=" + encodeURIComponent(text),
+            { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : { results: [] }; })
+        .then(function (data) {
+          if (mine !== asked) return;  // an older answer arriving late
+          items = data.results;
+          render();
+        })
+        .catch(close);
+    }
+
+    input.addEventListener("input", function () {
+      hidden.value = "";  // the text no longer names what was chosen
+      clearTimeout(timer);
+      timer = setTimeout(ask, 200);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        if (list.hidden) { ask(); return; }
+        highlight(active + (event.key === "ArrowDown" ? 1 : -1));
+        event.preventDefault();
+      } else if (event.key === "Enter" && !list.hidden && active >= 0 && items[active]) {
+        choose(items[active]);
+        event.preventDefault();  // choosing is not sending the form
+      } else if (event.key === "Escape" && !list.hidden) {
+        close();
+        event.preventDefault();
+      }
+    });
+    input.addEventListener("blur", close);
+  });
+})();

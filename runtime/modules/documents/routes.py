@@ -15,7 +15,7 @@ from ...extensions import db
 from ...inputs import PortalForm, int_arg
 from ...staff import staff_required
 from ..tickets import attachments
-from . import bp
+from . import bp, picker
 from .models import SCOPES, Document, DocumentCategory, DocumentVersion
 
 INLINE = ("application/pdf", "image/jpeg", "image/png", "image/gif", "image/webp")
@@ -121,21 +121,22 @@ def _send(version: DocumentVersion, download: bool):
 
 class UploadForm(PortalForm):
     category = SelectField(_l("Category"), choices=[])
-    scope = SelectField(_l("Belongs to"), choices=[])
+    # a search box (picker.py): a select of every unit does not scale, nor says whose unit it is
+    target = StringField(_l("Belongs to"), validators=[Length(max=200)],
+                         description=_l("A development, a unit code or a contract number."))
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)],
                         description=_l("Leave empty to use each file's name."))
     files = MultipleFileField(_l("Files"), validators=[DataRequired()])
 
 
-def _targets() -> list[SelectChoice]:
-    choices = []
-    for d in db.session.scalars(select(Development).order_by(Development.name)):
-        choices.append(SelectChoice(f"development:{d.id}", d.name, optgroup=_("Development")))
-    for u in db.session.scalars(select(Unit).order_by(Unit.code).limit(2000)):
-        choices.append(SelectChoice(f"unit:{u.id}", u.code, optgroup=_("Unit")))
-    for c in db.session.scalars(select(Contract).order_by(Contract.number).limit(2000)):
-        choices.append(SelectChoice(f"contract:{c.id}", c.number, optgroup=_("Contract")))
-    return choices
+def _chosen_target(form: UploadForm) -> picker.Choice:
+    """What the documents belong to: picked in the list, or typed exactly in the box."""
+    choice = picker.resolve(form.target.data or "", request.form.getlist("scope"))
+    if choice.error:
+        form.target.errors = [*form.target.errors, choice.error]
+    else:  # shown again, whole, if another field needs correcting
+        form.target.data = choice.target.label
+    return choice
 
 
 @bp.get("/staff/documents")
@@ -179,9 +180,10 @@ def _store(upload) -> DocumentVersion:
 def staff_new():
     form = UploadForm()
     form.category.choices = [SelectChoice(str(c.id), c.name) for c in categories()]
-    form.scope.choices = _targets()
-    if form.validate_on_submit():
-        scope, target = form.scope.data.split(":")
+    valid = form.validate_on_submit()
+    choice = _chosen_target(form) if form.is_submitted() else picker.Choice()
+    if valid and choice.target is not None:
+        scope, target = choice.target.value.split(":")
         uploads = [f for f in request.files.getlist("files") if f and f.filename]
         try:
             versions = [_store(f) for f in uploads]
@@ -203,7 +205,7 @@ def staff_new():
             flash(_("%(n)d document(s) published.", n=len(versions)), "success")
             return redirect(url_for("documents.staff_list"))
     status = 400 if request.method == "POST" else 200
-    return render_template("documents/staff_new.html", form=form), status
+    return render_template("documents/staff_new.html", form=form, choice=choice), status
 
 
 @bp.route("/staff/documents/<int:document_id>", methods=["GET", "POST"])

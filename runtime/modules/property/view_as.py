@@ -6,7 +6,7 @@ client screen; any change (a POST other than stopping) is refused.
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, session, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -31,12 +31,27 @@ def _swap_user() -> None:
         session.pop(KEY, None)
         return
     if request.method not in ("GET", "HEAD") and request.endpoint not in ALLOWED_POSTS:
-        abort(403)  # read-only: nothing may change in the client's name
+        return _read_only(real, target)  # nothing may change in the client's name
     if request.endpoint == "auth.logout":
         session.pop(KEY, None)
         return  # log the staff member out, not the client
     g.view_as_by = real
     g._login_user = target  # Flask-Login's current_user for this request
+
+
+def _read_only(real: User, target: User):
+    """The answer to a form sent while viewing as a client: nothing was saved, and why.
+
+    Shown in the client's layout, banner and "Stop viewing" button included, so that the
+    staff member sees where they are, not a bare "no access".
+    """
+    message = _("This is a read-only view of the portal as %(client)s sees it: nothing was "
+                "sent or saved. Stop viewing to work in the staff console.", client=target.name)
+    if request.accept_mimetypes.best == "application/json":
+        return {"error": message}, 403
+    g.view_as_by = real
+    g._login_user = target
+    return render_template("errors/error.html", code=403, message=message), 403
 
 
 @bp.post("/staff/clients/<int:user_id>/view-as")
