@@ -100,6 +100,7 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
         PORTAL_OUTBOX_DIR=str(data_dir / "outbox"),
         PORTAL_UPLOAD_MAX_BYTES=int(os.environ.get("PORTAL_UPLOAD_MAX_MB", "10")) * 2**20,
         PORTAL_TICKET_MAX_BYTES=int(os.environ.get("PORTAL_TICKET_MAX_MB", "10")) * 2**20,
+        PORTAL_IMAGE_MAX_PIXELS=int(os.environ.get("PORTAL_IMAGE_MAX_MPX", "40")) * 10**6,
         PORTAL_LOGIN_MAX_FAILURES=5,
         PORTAL_LOGIN_LOCK_MINUTES=15,
         PORTAL_PROXY_COUNT=int(os.environ.get("PORTAL_PROXY_COUNT", "0")),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -18,7 +18,7 @@ from ..tickets import attachments
 from . import bp, picker
 from .models import SCOPES, Document, DocumentCategory, DocumentVersion
 
-INLINE = ("application/pdf", "image/jpeg", "image/png", "image/gif", "image/webp")
+INLINE = attachments.INLINE
 DOCUMENT_TYPES = (*attachments.DEFAULT_TYPES,)
 
 
@@ -104,17 +104,9 @@ def file(document_id: int):
 
 
 def _send(version: DocumentVersion, download: bool):
-    path = attachments.path_of(version.stored_name)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=version.mimetype,
-                         as_attachment=download or version.mimetype not in INLINE,
-                         download_name=version.filename, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    if version.mimetype == "application/pdf":  # shown in the page's frame
-        response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
-        response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response
+    # a PDF shown in the page's frame is sandboxed: its scripts never run as the portal
+    return attachments.send(version.stored_name, version.mimetype, version.filename,
+                            download=download)
 
 
 # -- staff -------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, func, or_, select
@@ -192,14 +192,7 @@ def rate(protocol: str):
 
 
 def send_attachment(attachment: TicketAttachment):
-    inline = attachment.mimetype.startswith("image/") or attachment.mimetype == "application/pdf"
-    path = attachments.path_of(attachment.stored_name)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=attachment.mimetype, as_attachment=not inline,
-                         download_name=attachment.filename, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachments.send(attachment.stored_name, attachment.mimetype, attachment.filename)
 
 
 @tickets_bp.get("/tickets/<protocol>/files/<int:file_id>")

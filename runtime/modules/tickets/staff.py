@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, time, timedelta
 
 from babel.numbers import get_decimal_symbol
@@ -299,10 +300,25 @@ def _csv_delimiter() -> str:
     return ";" if get_decimal_symbol(get_locale()) == "," else ","
 
 
+# what makes a spreadsheet read a cell as a formula (full-width forms included), and where a
+# cell may start inside our text: a spreadsheet splits a ","-file at ";" where ";" is the
+# list separator (pt-BR), and at tabs and line breaks when pasted or mis-detected
+FORMULA = "=+-@\uff1d\uff0b\uff0d\uff20"
+STARTS_FORMULA = re.compile(rf'[\s"]*[{re.escape(FORMULA)}]')
+INNER_FORMULA = re.compile(rf'([;,\t\r\n])(?={STARTS_FORMULA.pattern})')
+
+
 def _cell(value):
-    """Keep spreadsheets from running a name like "=HYPERLINK(...)" as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    """Keep spreadsheets from running text like "=HYPERLINK(...)" or "x;=1+1" as a formula.
+
+    A quote mark makes the rest of a cell text, so it goes before every piece of the value
+    that could begin a cell: the start, and after each separator, even behind blanks.
+    """
+    if not isinstance(value, str):
+        return value
+    value = INNER_FORMULA.sub(r"\1'", value)
+    if value[:1] in ("\t", "\r") or STARTS_FORMULA.match(value):
+        value = "'" + value
     return value
 
 
