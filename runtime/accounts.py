@@ -26,7 +26,7 @@ def create_account(*, email: str, name: str, role: str = "client", password: str
         raise AccountError(f"{document}: not a valid CPF or CNPJ (check the digits)")
     if password is not None and len(password) < 8:
         raise AccountError("the password needs at least 8 characters")
-    if db.session.scalar(select(User).where(func.lower(User.email) == email)):
+    if email_taken(email):
         raise AccountError(f"{email}: an account with this e-mail exists")
     number = digits(document) if document else None
     if number and db.session.scalar(select(User).where(User.document == number)):
@@ -38,6 +38,13 @@ def create_account(*, email: str, name: str, role: str = "client", password: str
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def email_taken(email: str, user: User | None = None) -> bool:
+    """Whether an account other than `user` has this e-mail (compared ignoring case)."""
+    owner = db.session.scalar(select(User.id).where(
+        func.lower(User.email) == email.strip().lower()))
+    return owner is not None and (user is None or owner != user.id)
 
 
 def send_first_access(user: User) -> str:

@@ -101,9 +101,9 @@ class AuditEntry(db.Model):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     action: Mapped[str] = mapped_column(String(40))
-    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     detail: Mapped[str | None] = mapped_column(String(300))
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

@@ -19,3 +19,10 @@ class ClientForm(PortalForm):
     def validate_document(self, field) -> None:
         if field.data and not is_document(field.data):
             raise ValidationError(_l("Not a valid CPF or CNPJ (check the digits)."))
+
+
+class AccessEmailForm(PortalForm):
+    """The e-mail address of an account that has none, to send it its link."""
+
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)],
+                       filters=[lambda value: value.strip() if isinstance(value, str) else value])

@@ -1,7 +1,14 @@
 """Staff view the portal as a client sees it: read-only, with a banner, and audited.
 
 While a staff member views as a client, that client is the current user for every
-client screen; any change (a POST other than stopping) is refused.
+client screen; any change (a POST other than stopping) is refused, and every page or
+file seen is written to the audit log.
+
+Only viewers who may see everything a client sees may do it: administrators, and staff
+not limited to some divisions. A view filtered by the viewer's limits would not be the
+client's view, and every client screen would have to apply those limits (one missed
+query would leak); a limited staff member still answers those clients' requests in
+their own divisions from the desk.
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ def _swap_user() -> None:
     if not real.is_authenticated or not real.is_staff or target is None or target.is_staff:
         session.pop(KEY, None)
         return
+    if not may_view_as(real):  # e.g. limited to some divisions since the view began
+        session.pop(KEY, None)
+        return
     if request.method not in ("GET", "HEAD") and request.endpoint not in ALLOWED_POSTS:
         return _read_only(real, target)  # nothing may change in the client's name
     if request.endpoint == "auth.logout":
@@ -37,6 +47,24 @@ def _swap_user() -> None:
         return  # log the staff member out, not the client
     g.view_as_by = real
     g._login_user = target  # Flask-Login's current_user for this request
+    if request.endpoint != "static" and request.endpoint not in ALLOWED_POSTS:
+        _audit(real, "view_as_page", target.id, request.full_path.rstrip("?"))
+        db.session.commit()
+
+
+@bp.app_template_global()
+def may_view_as(viewer: User) -> bool:
+    """Whether `viewer` may see everything a client sees: admins, staff without limits."""
+    from ..tickets.service import staff_division_ids
+
+    if viewer.role == "admin":
+        return True
+    return viewer.is_staff and staff_division_ids(viewer) is None
+
+
+def _audit(actor: User, action: str, subject_id: int, detail: str | None = None) -> None:
+    db.session.add(AuditEntry(actor_id=actor.id, action=action, subject_id=subject_id,
+                              detail=detail[:300] if detail else None))
 
 
 def _read_only(real: User, target: User):
@@ -60,8 +88,11 @@ def view_as(user_id: int):
     target = db.get_or_404(User, user_id)
     if target.is_staff:
         abort(400)
-    db.session.add(AuditEntry(actor_id=current_user.id, action="view_as",
-                              subject_id=target.id, detail=request.remote_addr))
+    if not may_view_as(current_user):
+        return render_template("errors/error.html", code=403, message=_(
+            "Your account answers only some divisions, so it cannot view the portal as a "
+            "client, who sees the requests of every division. An administrator can.")), 403
+    _audit(current_user, "view_as", target.id, request.remote_addr)
     db.session.commit()
     session[KEY] = target.id
     return redirect(url_for("home"))
@@ -73,7 +104,7 @@ def stop_view_as():
     target_id = session.pop(KEY, None)
     real = getattr(g, "view_as_by", None)
     if real is not None and target_id is not None:
-        db.session.add(AuditEntry(actor_id=real.id, action="view_as_end", subject_id=target_id))
+        _audit(real, "view_as_end", target_id)
         db.session.commit()
         flash(_("You are back in the staff console."), "info")
         return redirect(url_for("staff.client", user_id=target_id))
