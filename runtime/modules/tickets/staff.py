@@ -194,19 +194,13 @@ def staff_apply_change(protocol: str):
     ticket = _staff_ticket(protocol)
     if ticket.origin != "profile" or ticket.status not in OPEN:
         abort(400)
-    client = db.session.get(User, ticket.client_id)
-    changes = {a["id"]: a["value"]["new"] for a in ticket.answers
-               if a["id"] in ("name", "email", "phone", "address")}
-    if "email" in changes:
-        changes["email"] = changes["email"].strip().lower()
-        clash = db.session.scalar(select(User).where(func.lower(User.email) == changes["email"],
-                                                     User.id != client.id))
-        if clash is not None:
-            flash(_("Another account uses %(email)s; the change was not applied.",
-                    email=changes["email"]), "danger")
-            return redirect(url_for("service.staff_ticket", protocol=ticket.protocol))
-    for key, value in changes.items():
-        setattr(client, key, value if key in ("name", "email") else (value or None))
+    from ..profile.changes import ChangeRefused, apply_requested
+
+    try:  # recorded per field, so that the next ERP import does not revert it
+        apply_requested(db.session.get(User, ticket.client_id), ticket.answers, current_user)
+    except ChangeRefused as exc:
+        flash(str(exc), "danger")
+        return redirect(url_for("service.staff_ticket", protocol=ticket.protocol))
     service.staff_move(ticket, current_user, "resolved", _("Your data was updated."))
     return _saved(ticket, _("The client's data was updated."))
 
