@@ -15,6 +15,8 @@ from PIL import Image, ImageFile
 from werkzeug.datastructures import FileStorage
 
 from tests.conftest import ROOT, login, submit
+from tests.test_browser import _login as _browser_login
+from tests.test_browser import browser, live_portal  # noqa: F401  (fixtures)
 from tests.test_property import _ids, estate  # noqa: F401  (estate: the demo tenant fixture)
 from tests.test_tickets import open_leak, people  # noqa: F401  (people: the desk fixture)
 
@@ -373,3 +375,21 @@ def test_the_csv_export_escapes_a_formula_after_a_semicolon(people):  # noqa: F8
     text = response.get_data(as_text=True).lstrip("\ufeff")
     assert "Ana;'=HYPERLINK(" in text
     _no_formula_after_any_separator(text)
+
+
+@pytest.mark.browser
+def test_chromium_shows_a_sandboxed_pdf_in_the_document_page(browser, live_portal):  # noqa: F811
+    """The sandbox costs no preview: Chromium's PDF viewer still opens inside the frame."""
+    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    page = context.new_page()
+    _browser_login(page, live_portal)
+    page.goto(live_portal + "/documents")
+    page.locator("a[href^='/documents/']").first.click()
+    frame = page.locator("iframe.document-frame")
+    frame.wait_for()
+    response = page.request.get(live_portal + frame.get_attribute("src"))
+    assert response.headers["content-security-policy"].startswith("sandbox;")
+    page.wait_for_timeout(1500)
+    viewers = [f.url for f in page.frames if f.url.startswith("chrome-extension://")]
+    assert viewers, [f.url for f in page.frames]  # the built-in PDF viewer, not a block page
+    context.close()
