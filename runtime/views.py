@@ -153,6 +153,8 @@ def _error(exc: HTTPException):
     code = exc.code or 500
     if code < 400:  # routing redirects are HTTPExceptions too
         return exc
+    if code >= 500:  # after a failed statement PostgreSQL refuses the queries this page makes
+        db.session.rollback()
     message = messages.get(code, exc.description)
     if request.accept_mimetypes.best == "application/json":
         return {"error": message}, code
