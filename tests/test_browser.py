@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -10,7 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from generator.build import build
-from tests.conftest import PASSWORD, ROOT, make_app
+from tests.conftest import PASSWORD, ROOT, add_user, make_app
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -144,4 +145,169 @@ def test_construction_photos_open_in_the_viewer(browser, live_portal):
     page.wait_for_function("document.querySelector('#photo-viewer .viewer-image').complete")
     assert image.evaluate("img => img.naturalWidth") == 1200  # the full-size photo
     assert "/full" in image.get_attribute("src")
+    # previous/next, by their names and by the arrow keys
+    opened = image.get_attribute("src")
+    assert page.get_by_role("button", name="Foto anterior").is_disabled()
+    page.get_by_role("button", name="Próxima foto").click()
+    assert image.get_attribute("src") != opened and "Foto 2 de" in page.inner_text(".viewer-count")
+    page.keyboard.press("ArrowLeft")
+    assert image.get_attribute("src") == opened
+    page.keyboard.press("ArrowRight")
+    assert image.get_attribute("src") != opened
+    context.close()
+
+
+def test_a_tall_photo_is_shown_whole_in_the_viewer(browser, live_portal):
+    for width, height in ((390, 844), (1366, 860)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        _login(page, live_portal)
+        page.goto(live_portal + "/construction")
+        page.get_by_role("link", name="Residencial Jardins").click()
+        page.locator(".gallery a[data-viewer]").first.click()
+        page.wait_for_selector("#photo-viewer.show")
+        page.evaluate("""() => {  // a 1:3 portrait photo
+            const c = document.createElement('canvas'); c.width = 600; c.height = 1800;
+            document.querySelector('#photo-viewer .viewer-image').src = c.toDataURL(); }""")
+        page.wait_for_function("document.querySelector('#photo-viewer .viewer-image')"
+                               ".naturalHeight === 1800")
+        box = page.locator("#photo-viewer .viewer-image").bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height  # not cropped
+        assert abs(box["height"] / box["width"] - 3) < 0.05  # nor squeezed
+        context.close()
+
+
+@contextlib.contextmanager
+def _serving(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+def _inside(element, frame, natural: tuple[int, int]) -> None:
+    """`element` lies within `frame`, drawn whole at the proportions of `natural`."""
+    box, outer = element.bounding_box(), frame.bounding_box()
+    assert box["x"] >= outer["x"] - 0.5 and box["y"] >= outer["y"] - 0.5
+    assert box["x"] + box["width"] <= outer["x"] + outer["width"] + 0.5
+    assert box["y"] + box["height"] <= outer["y"] + outer["height"] + 0.5
+    ratio = natural[0] / natural[1]
+    assert abs(box["width"] / box["height"] - ratio) < 0.05 * ratio, (box, natural)
+
+
+@pytest.mark.parametrize("size", [(1600, 120), (120, 360), (420, 48)],
+                         ids=["wide", "tall", "wordmark"])
+def test_any_logo_fits_the_header_and_the_login_card(browser, tmp_path, size):
+    from PIL import Image
+
+    tenant = tmp_path / "northwind"
+    shutil.copytree(ROOT / "tenants" / "northwind", tenant)
+    Image.new("RGB", size, (22, 101, 52)).save(tenant / "assets" / "logo.png")
+    config = tenant / "tenant.yaml"
+    config.write_text(config.read_text().replace("assets/logo.svg", "assets/logo.png"))
+    app = make_app(build(str(config), tmp_path / "build").instance)
+    add_user(app, "chris@example.com", name="Christopher Alexander Montgomery")
+    with _serving(app) as base:
+        for width in (390, 1366):
+            context = browser.new_context(viewport={"width": width, "height": 844})
+            page = context.new_page()
+            page.goto(base + "/login")
+            _inside(page.locator(".auth-logo"), page.locator(".auth-card"), size)
+            page.fill("#identifier", "chris@example.com")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(base + "/")
+            _inside(page.locator(".portal-brand img"), page.locator(".portal-topbar"), size)
+            user = page.locator(".portal-user").bounding_box()
+            assert user["x"] + user["width"] <= width  # the user menu is still on screen
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            context.close()
+
+
+def test_the_northwind_logo_draws_its_whole_name(browser):
+    page = browser.new_page()
+    page.set_content((ROOT / "tenants/northwind/assets/logo.svg").read_text())
+    right, drawing = page.evaluate("""() => { const svg = document.querySelector('svg');
+        const text = svg.querySelector('text').getBBox();
+        return [text.x + text.width, svg.viewBox.baseVal.width]; }""")
+    assert right <= drawing  # "Northwind Homes", not "Northwind Hom"
+    page.close()
+
+
+def test_spanish_login_tabs_stay_on_one_row_on_a_phone(browser, tmp_path):
+    shutil.copytree(ROOT / "tenants", tmp_path / "tenants")
+    config = tmp_path / "tenants" / "aurora" / "tenant.yaml"
+    config.write_text(config.read_text().replace("locale: pt-BR", "locale: es"))
+    app = make_app(build(str(config), tmp_path / "build").instance)
+    with _serving(app) as base:
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        page.goto(base + "/login")
+        tabs = page.locator(".auth-tabs .nav-link")
+        assert tabs.all_inner_texts() == ["Cliente", "Administrador del edificio"]
+        boxes = [tab.bounding_box() for tab in tabs.all()]
+        assert boxes[0]["y"] == boxes[1]["y"] and boxes[1]["x"] + boxes[1]["width"] <= 390
+        context.close()
+
+
+def test_ticket_filters_and_statuses_on_a_phone(browser, live_portal):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    _login(page, live_portal)
+    page.goto(live_portal + "/tickets")
+    filters = page.locator(".ticket-filters .nav-link").all()
+    assert len(filters) == 5
+    for link in filters:  # every filter on the screen, none scrolled out of sight
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    badges = page.locator(".status-badge")
+    colours = badges.evaluate_all("els => els.map(e => getComputedStyle(e).backgroundColor)")
+    statuses = badges.evaluate_all("els => els.map(e => e.className)")
+    assert len(set(colours)) == len(set(statuses)) > 1
+    context.close()
+
+
+def test_staff_dashboard_figures_fit_a_phone(browser, live_portal):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(live_portal + "/login")
+    page.fill("#identifier", "atendimento@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(live_portal + "/staff/tickets/dashboard")
+    figures = page.locator(".stat-value")
+    assert "5,0" in figures.all_inner_texts()  # pt-BR decimal comma
+    # no word is broken in two ("2 semana/s"), and none runs out of its card
+    assert figures.evaluate_all("els => els.every(e => e.scrollWidth <= e.clientWidth)")
+    assert figures.evaluate_all(
+        "els => els.every(e => getComputedStyle(e).overflowWrap === 'normal')")
+    context.close()
+
+
+def test_staff_pick_a_unit_for_a_document_by_typing(browser, live_portal, tmp_path):
+    from PIL import Image
+
+    pdf = tmp_path / "planta.pdf"
+    Image.new("RGB", (60, 60)).save(pdf, format="PDF")
+    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    page = context.new_page()
+    page.goto(live_portal + "/login")
+    page.fill("#identifier", "atendimento@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(live_portal + "/staff/documents/new")
+    box = page.get_by_role("combobox", name="Pertence a")
+    box.type("jardins a-10")
+    page.get_by_role("option", name="Residencial Jardins — Torre A — A-101 · Unidade").wait_for()
+    box.press("ArrowDown")
+    box.press("Enter")
+    assert box.input_value() == "Residencial Jardins — Torre A — A-101"
+    assert page.locator("input[name=scope]").input_value().startswith("unit:")
+    page.set_input_files("input[name=files]", str(pdf))
+    page.get_by_role("button", name="Publicar").click()
+    page.wait_for_url(live_portal + "/staff/documents")
+    assert "publicado" in page.inner_text("main")
     context.close()
