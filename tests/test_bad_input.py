@@ -16,7 +16,7 @@ from tests.conftest import ROOT, add_user, csrf_token, login, make_app, submit
 HUGE = 99999999999999999999  # past 64 bits
 # past 64 bits, past a PostgreSQL INTEGER, zero: no id can be any of these
 NO_IDS = (HUGE, 2**63, 2**31, 0)
-NUMERIC_ARGS = ("page", "unit", "category")
+NUMERIC_ARGS = ("page", "unit", "category", "actor")
 ERP = ROOT / "tenants" / "aurora" / "erp"
 
 
@@ -155,6 +155,10 @@ def test_huge_ids_in_query_and_form_arguments(aurora_app):
     response = admin.post("/staff/documents/categories",
                           data={"toggle": str(HUGE), "csrf_token": csrf_token(page)})
     assert response.status_code == 404
+    assert admin.get(f"/staff/audit?actor={2**31}").status_code == 404
+    assert admin.get("/staff/audit?actor=1").status_code == 200
+    retry = submit(admin, "/staff/outbox/retry", {"id": str(2**31)}, page="/staff/outbox")
+    assert retry.status_code == 400
 
 
 # -- NUL ---------------------------------------------------------------------------------------

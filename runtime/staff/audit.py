@@ -11,11 +11,11 @@ from sqlalchemy.orm import joinedload
 from ..brdocs import digits
 from ..erp.models import AuditEntry
 from ..extensions import db
+from ..inputs import int_arg, page_arg
 from ..models import STAFF_ROLES, User
 from . import bp, staff_required
 
 PER_PAGE = 50
-MAX_PAGE = 100_000  # a page number past any log: answered as an empty page, never a 500
 ACTIONS = {"view_as": _l("Started viewing the portal as"),
            "view_as_page": _l("Viewed as"),
            "view_as_end": _l("Stopped viewing the portal as")}
@@ -27,7 +27,7 @@ def audit():
     """The log, newest first, filtered by who acted and on whose account."""
     if current_user.role != "admin":
         abort(403)
-    actor = request.args.get("actor", type=int)
+    actor = int_arg("actor")
     subject = request.args.get("subject", "").strip()
     query = (select(AuditEntry).options(joinedload(AuditEntry.actor))
              .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
@@ -35,8 +35,7 @@ def audit():
         query = query.where(AuditEntry.actor_id == actor)
     if subject:
         query = query.where(AuditEntry.subject_id.in_(_subjects(subject)))
-    page = db.paginate(query, page=min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE),
-                       per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=page_arg(PER_PAGE), per_page=PER_PAGE, error_out=False)
     names = _names({e.subject_id for e in page.items if e.subject_id})
     staff = db.session.scalars(select(User).where(User.role.in_(STAFF_ROLES))
                                .order_by(User.name)).all()

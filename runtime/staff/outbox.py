@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 
 from .. import mail
 from ..extensions import db
+from ..inputs import whole_number
 from ..models import OutboxMessage, utcnow
 from . import bp, staff_required
 
@@ -60,10 +61,10 @@ def outbox_retry():
     """Re-queue one message (id) or every failed and interrupted one."""
     ids = None
     if "id" in request.form:
-        value = request.form["id"]
-        if not (value.isascii() and value.isdigit() and len(value) <= 18):
-            abort(400)  # not an id of ours (and past 64 bits PostgreSQL would refuse it)
-        ids = [int(value)]
+        message_id = whole_number(request.form["id"])
+        if message_id is None:
+            abort(400)  # not an id of ours (past 2**31 - 1 PostgreSQL would refuse it)
+        ids = [message_id]
     count = mail.requeue(ids)
     flash(_("%(count)d message(s) queued again: the outbox worker retries them now.",
             count=count) if count else _("Nothing to retry."), "success" if count else "info")
