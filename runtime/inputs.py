@@ -113,8 +113,9 @@ def _password_as_typed(form, field: Field) -> None:
 
 def _stop_if_unreadable(field: Field) -> None:
     # "Not a valid date value." is the reason; a later DataRequired would replace it with
-    # "This field is required." although the user did type something
-    if field.process_errors:
+    # "This field is required." although the user did type something (an empty field is
+    # left to Optional and DataRequired)
+    if field.process_errors and any(str(v).strip() for v in field.raw_data or ()):
         raise StopValidation()
 
 
