@@ -255,10 +255,12 @@ def _read_csv(path: Path, report: Report) -> tuple[list[str], list[tuple[int, di
 
 def _json_value(value: Any) -> str | Problem:
     """A JSON value as the text a CSV cell would hold (numbers arrive as their digits)."""
+    if isinstance(value, str):  # _Number too
+        return _cell(value)
     if value is None:
         return ""
-    if isinstance(value, str | Problem):
-        return value if isinstance(value, Problem) else _cell(value)
+    if isinstance(value, Problem):  # NaN, Infinity
+        return value
     if isinstance(value, bool):
         return Problem(f"expected text or a number, got {json.dumps(value)}")
     kind = "an object" if isinstance(value, dict) else "a list"
@@ -272,7 +274,7 @@ def _parties(value: Any) -> list | Problem:
 
 
 def _too_deep(text: str) -> int | None:
-    """The line where the JSON nests deeper than MAX_DEPTH (json would hit RecursionError)."""
+    """The line where the JSON nests deeper than MAX_DEPTH (no ERP export does)."""
     depth = 0
     for match in _JSON_TOKEN.finditer(text):
         token = match.group()
@@ -300,15 +302,15 @@ def _read_json(path: Path, report: Report) -> tuple[list[str], list[tuple[int, d
     text = _decode(path.read_bytes(), path.name, report)
     if text is None:
         return [], []
-    deep = _too_deep(text)
-    if deep is not None:
-        report.error(path.name, deep, None, f"nested more than {MAX_DEPTH} levels deep")
-        return [], []
     try:
         data = json.loads(text, parse_int=_Number, parse_float=_Number,
                           parse_constant=lambda name: Problem(f"{name} is not a number"))
     except json.JSONDecodeError as exc:
         report.error(path.name, exc.lineno, None, f"not valid JSON: {exc.msg}")
+        return [], []
+    except RecursionError:  # json stops safely at Python's recursion limit; say where
+        report.error(path.name, _too_deep(text) or 1, None,
+                     f"nested more than {MAX_DEPTH} levels deep")
         return [], []
     if not isinstance(data, list):
         report.error(path.name, 1, None, f"expected a JSON list of objects, not {_kind(data)}"
