@@ -77,7 +77,8 @@ def page_arg(per_page: int) -> int:
 # -- NUL ------------------------------------------------------------------------------------
 
 def _has_nul(values: MultiDict) -> bool:
-    return any(NUL in v for v in values.values() if isinstance(v, str)) if values else False
+    # every value, not only the first of each name (getlist("developments"), ?q=a&q=b)
+    return any(NUL in v for _, v in values.items(multi=True)) if values else False
 
 
 def _without_nul(values: MultiDict) -> MultiDict:
@@ -91,15 +92,16 @@ def _clean_request() -> None:
         abort(404)  # a path with NUL in it names nothing
     if _has_nul(request.args):
         request.args = _without_nul(request.args)
+        request.__dict__.pop("values", None)  # rebuilt from the cleaned args and form
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         if _has_nul(request.form):
             g.nul_fields = {k for k, v in request.form.items(multi=True) if NUL in v}
             request.form = _without_nul(request.form)
+            request.__dict__.pop("values", None)
         storage: FileStorage
         for _name, storage in request.files.items(multi=True):
             if storage.filename and NUL in storage.filename:
                 storage.filename = storage.filename.replace(NUL, "")
-    request.__dict__.pop("values", None)  # rebuilt from the cleaned args and form
 
 
 # -- forms ----------------------------------------------------------------------------------

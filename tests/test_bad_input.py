@@ -194,6 +194,19 @@ def test_nul_is_dropped_from_text_and_search_boxes(desk_app):
     assert admin.get(f"/staff/tickets/{protocol}%00").status_code == 404
 
 
+def test_nul_is_dropped_from_every_value_of_a_name(sqlite_app):
+    from flask import request
+
+    from runtime.inputs import _clean_request
+
+    with sqlite_app.test_request_context("/x?q=a&q=b%00c", method="POST",
+                                         data={"developments": ["1", "2\x00"]}):
+        _clean_request()
+        assert request.args.getlist("q") == ["a", "bc"]
+        assert request.form.getlist("developments") == ["1", "2"]
+        assert request.values.getlist("q") == ["a", "bc"]
+
+
 def test_nul_in_profile_and_forgot(desk_app):
     from runtime.extensions import db
     from runtime.modules.tickets.models import Ticket
