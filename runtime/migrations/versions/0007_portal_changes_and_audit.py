@@ -1,7 +1,7 @@
 """portal changes kept across ERP imports, audit of view-as
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0005
 Create Date: 2026-11-22 18:45:00
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0007'
-down_revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
