@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,54 +124,113 @@ def _schema_errors(ck: _Checker) -> None:
         _translate(ck, error)
 
 
-def _translate(ck: _Checker, error) -> None:  # noqa: C901 - one branch per keyword
+@dataclass(frozen=True)
+class _Found:
+    """One jsonschema error, with what a message about it needs."""
+
+    path: PathT
+    error: Any  # jsonschema.ValidationError
+    got: str  # the value as a consultant reads it: 'got ...'
+
+    @property
+    def value(self) -> Any:
+        return self.error.instance
+
+    @property
+    def limit(self) -> Any:
+        """The keyword's own value in the schema: the enum, the minimum, the required keys."""
+        return self.error.validator_value
+
+    @property
+    def expected(self) -> str | None:
+        """The schema's own wording for what belongs here (x-expected), if it has one."""
+        return self.error.schema.get("x-expected")
+
+
+def _translate(ck: _Checker, error) -> None:
+    """Report one jsonschema error as a plain sentence, by the keyword that failed."""
     path: PathT = tuple(error.absolute_path)
-    kind, schema, value = error.validator, error.schema, error.instance
     loc = ck.doc.loc(path)
-    got = describe(value, loc.raw if path in ck.doc.locs else None, loc.source_line)
-    expected = schema.get("x-expected")
-    if kind == "additionalProperties":
-        allowed = list(schema.get("properties", {}))
-        for key in value:
-            if key not in allowed and (*path, key) not in ck.skip_paths:
-                hint = did_you_mean(key, allowed) or f"; allowed keys: {', '.join(allowed)}"
-                ck.report((*path, key), f'unknown key "{key}"{hint}', at_key=True)
-    elif kind == "required":
-        for key in error.validator_value:
-            if isinstance(value, dict) and key not in value:
-                ck.report(path, f'missing required key "{key}"', at_key=True)
-    elif kind == "oneOf" and all(set(s) == {"required"} for s in error.validator_value):
-        options = [s["required"][0] for s in error.validator_value]
-        found = [o for o in options if isinstance(value, dict) and o in value]
-        names = ", ".join(options)
-        detail = f"found {', '.join(found)}" if found else "found none"
-        ck.report(path, f"needs exactly one of {names} ({detail})")
-    elif kind == "type":
-        wanted = expected or _type_phrase(error.validator_value)
-        ck.report(path, f"expected {wanted} ({got})")
-    elif kind in ("pattern", "format"):
-        wanted = expected or _format_phrase(schema.get("format"))
-        ck.report(path, f"expected {wanted} ({got})")
-    elif kind == "enum":
-        choices = [str(c) for c in error.validator_value]
-        hint = did_you_mean(str(value), choices) if isinstance(value, str) else ""
-        ck.report(path, f"expected one of: {', '.join(choices)} ({got}{hint})")
-    elif kind == "const":
-        ck.report(path, f"expected {expected or json.dumps(error.validator_value)} ({got})")
-    elif kind in ("minimum", "exclusiveMinimum"):
-        word = "at least" if kind == "minimum" else "more than"
-        ck.report(path, f"must be {word} {error.validator_value} ({got})")
-    elif kind in ("maximum", "exclusiveMaximum"):
-        word = "at most" if kind == "maximum" else "less than"
-        ck.report(path, f"must be {word} {error.validator_value} ({got})")
-    elif kind == "minLength":
-        ck.report(path, "must not be empty")
-    elif kind == "minItems":
-        ck.report(path, f"needs at least {error.validator_value} item(s)")
-    elif kind == "uniqueItems":
-        ck.report(path, "lists the same item more than once")
-    else:  # a keyword the schema may gain later: still a plain sentence
-        ck.report(path, f"is not valid here ({got})")
+    got = describe(error.instance, loc.raw if path in ck.doc.locs else None, loc.source_line)
+    _KEYWORDS.get(error.validator, _not_valid)(ck, _Found(path, error, got))
+
+
+def _unknown_keys(ck: _Checker, found: _Found) -> None:
+    allowed = list(found.error.schema.get("properties", {}))
+    for key in found.value:
+        if key not in allowed and (*found.path, key) not in ck.skip_paths:
+            hint = did_you_mean(key, allowed) or f"; allowed keys: {', '.join(allowed)}"
+            ck.report((*found.path, key), f'unknown key "{key}"{hint}', at_key=True)
+
+
+def _missing_keys(ck: _Checker, found: _Found) -> None:
+    for key in found.limit:
+        if isinstance(found.value, dict) and key not in found.value:
+            ck.report(found.path, f'missing required key "{key}"', at_key=True)
+
+
+def _one_of(ck: _Checker, found: _Found) -> None:
+    # only "exactly one of these keys" has its own sentence; other oneOfs are generic
+    if not all(set(s) == {"required"} for s in found.limit):
+        _not_valid(ck, found)
+        return
+    options = [s["required"][0] for s in found.limit]
+    present = [o for o in options if isinstance(found.value, dict) and o in found.value]
+    detail = f"found {', '.join(present)}" if present else "found none"
+    ck.report(found.path, f"needs exactly one of {', '.join(options)} ({detail})")
+
+
+def _wrong_type(ck: _Checker, found: _Found) -> None:
+    wanted = found.expected or _type_phrase(found.limit)
+    ck.report(found.path, f"expected {wanted} ({found.got})")
+
+
+def _wrong_form(ck: _Checker, found: _Found) -> None:
+    wanted = found.expected or _format_phrase(found.error.schema.get("format"))
+    ck.report(found.path, f"expected {wanted} ({found.got})")
+
+
+def _not_a_choice(ck: _Checker, found: _Found) -> None:
+    choices = [str(c) for c in found.limit]
+    value = found.value
+    hint = did_you_mean(str(value), choices) if isinstance(value, str) else ""
+    ck.report(found.path, f"expected one of: {', '.join(choices)} ({found.got}{hint})")
+
+
+def _not_the_constant(ck: _Checker, found: _Found) -> None:
+    ck.report(found.path, f"expected {found.expected or json.dumps(found.limit)} ({found.got})")
+
+
+def _out_of_range(ck: _Checker, found: _Found) -> None:
+    word = RANGE_WORDS[found.error.validator]
+    ck.report(found.path, f"must be {word} {found.limit} ({found.got})")
+
+
+def _empty(ck: _Checker, found: _Found) -> None:
+    ck.report(found.path, "must not be empty")
+
+
+def _too_few(ck: _Checker, found: _Found) -> None:
+    ck.report(found.path, f"needs at least {found.limit} item(s)")
+
+
+def _repeated(ck: _Checker, found: _Found) -> None:
+    ck.report(found.path, "lists the same item more than once")
+
+
+def _not_valid(ck: _Checker, found: _Found) -> None:
+    # a keyword the schema may gain later: still a plain sentence
+    ck.report(found.path, f"is not valid here ({found.got})")
+
+
+RANGE_WORDS = {"minimum": "at least", "exclusiveMinimum": "more than",
+               "maximum": "at most", "exclusiveMaximum": "less than"}
+_KEYWORDS: dict[str, Callable[[_Checker, _Found], None]] = {
+    "additionalProperties": _unknown_keys, "required": _missing_keys, "oneOf": _one_of,
+    "type": _wrong_type, "pattern": _wrong_form, "format": _wrong_form, "enum": _not_a_choice,
+    "const": _not_the_constant, **dict.fromkeys(RANGE_WORDS, _out_of_range),
+    "minLength": _empty, "minItems": _too_few, "uniqueItems": _repeated,
+}
 
 
 def _type_phrase(types: Any) -> str:
