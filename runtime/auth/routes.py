@@ -11,13 +11,13 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
-from .. import mail, sessions, throttle
+from .. import accounts, sessions, throttle
 from ..brdocs import digits
 from ..extensions import db, login_manager
 from ..models import User, dummy_password_check, utcnow
 from . import bp
 from .forms import ForgotForm, LoginForm, SetPasswordForm
-from .tokens import FIRST_ACCESS_MAX_AGE, RESET_MAX_AGE, make_token, read_token
+from .tokens import FIRST_ACCESS_MAX_AGE, RESET_MAX_AGE, read_token
 
 ADDRESS_MAX_FAILURES = 20  # from one address in the lock window, across accounts
 
@@ -155,28 +155,13 @@ def forgot():
     if form.validate_on_submit():
         user = find_user(form.identifier.data)
         if user and user.active and user.email:
-            send_link(user, "reset")
+            accounts.send_link(user, "reset")
             db.session.commit()
         # the same answer either way: the form does not tell who has an account
         flash(_("If an account matches, we have sent a link to its e-mail address. "
                 "It is valid for one hour."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form)
-
-
-def send_link(user: User, purpose: str) -> None:
-    """Queue the e-mail with a first-access or reset link (the caller commits)."""
-    endpoint = "auth.first_access" if purpose == "first-access" else "auth.reset"
-    link = url_for(endpoint, token=make_token(user, purpose), _external=True)
-    portal = current_app.extensions["portal"]
-    if purpose == "first-access":
-        subject = _("Your access to the %(name)s portal", name=portal["tenant"]["name"])
-        template = "first_access"
-        user.invited_at = utcnow()
-    else:
-        subject = _("Reset your password at %(name)s", name=portal["tenant"]["name"])
-        template = "reset_password"
-    mail.queue(user.email, subject, template, user=user, link=link)
 
 
 def _set_password(token: str, purpose: str, max_age: int):

@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..brdocs import is_document
+from ..emails import EmailAddress
 from ..inputs import PortalForm
 
 
 class ClientForm(PortalForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), EmailAddress(), Length(max=254)])
     document = StringField(_l("CPF or CNPJ"), validators=[Optional(), Length(max=20)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
     role = SelectField(_l("Role"), choices=[])
@@ -24,5 +25,5 @@ class ClientForm(PortalForm):
 class AccessEmailForm(PortalForm):
     """The e-mail address of an account that has none, to send it its link."""
 
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)],
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), EmailAddress(), Length(max=254)],
                        filters=[lambda value: value.strip() if isinstance(value, str) else value])

@@ -8,8 +8,8 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
-from ..accounts import email_taken
-from ..auth.routes import send_link
+from .. import accounts
+from ..accounts import AccountError, email_taken
 from ..brdocs import digits
 from ..erp import changes as erp_changes
 from ..extensions import db
@@ -62,15 +62,26 @@ def clients():
     return render_template("staff/clients.html", page=page, q=text, roles=ROLE_LABELS)
 
 
+CLASH_MESSAGES = {"email": _l("Another account uses this e-mail."),
+                  "document": _l("Another account uses this CPF/CNPJ.")}
+
+
 def _taken(form: ClientForm, user: User | None) -> bool:
-    if email_taken(form.email.data, user):
-        form.email.errors.append(_("Another account uses this e-mail."))
-    document = digits(form.document.data or "")
-    if document:
-        other = db.session.scalar(select(User).where(User.document == document))
-        if other and other is not user:
-            form.document.errors.append(_("Another account uses this CPF/CNPJ."))
+    for column in accounts.clashes(user, email=form.email.data, document=form.document.data):
+        getattr(form, column).errors.append(str(CLASH_MESSAGES[column]))
     return bool(form.email.errors or form.document.errors)
+
+
+def _create(form: ClientForm) -> User | None:
+    """The new account (accounts.create_account, as the CLI and the demo); None if refused."""
+    try:
+        return accounts.create_account(
+            email=form.email.data, name=form.name.data, role=form.role.data,
+            document=form.document.data or None, phone=form.phone.data or None)
+    except AccountError as exc:  # taken meanwhile, by another request
+        field = exc.field if exc.field in CLASH_MESSAGES else "email"
+        getattr(form, field).errors.append(str(CLASH_MESSAGES.get(exc.field or "", exc)))
+        return None
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])
@@ -78,11 +89,8 @@ def _taken(form: ClientForm, user: User | None) -> bool:
 def client_new():
     form = ClientForm()
     form.role.choices = _role_choices()
-    if form.validate_on_submit() and not _taken(form, None):
-        user = User(role=form.role.data)
-        _apply(user, form)
-        db.session.add(user)
-        db.session.commit()
+    user = form.validate_on_submit() and not _taken(form, None) and _create(form)
+    if user:
         flash(_("Account created for %(name)s.", name=user.name), "success")
         if form.send_invite.data:
             _invite(user)
@@ -95,17 +103,13 @@ def _apply(user: User, form: ClientForm) -> None:
     values = {"name": form.name.data.strip(), "email": form.email.data.strip().lower(),
               "document": digits(form.document.data or "") or None,
               "phone": (form.phone.data or "").strip() or None}
-    if user.id is None:
-        for key, value in values.items():
-            setattr(user, key, value)
-    else:  # recorded per field, so that the next ERP import does not revert it
-        erp_changes.record(user, values, current_user)
+    # recorded per field, so that the next ERP import does not revert it
+    erp_changes.record(user, values, current_user)
     user.role = form.role.data
 
 
 def _invite(user: User) -> None:
-    purpose = "reset" if user.has_password else "first-access"
-    send_link(user, purpose)
+    accounts.invite(user)
     db.session.commit()
     flash(_("Link to %(email)s queued for sending.", email=user.email), "success")
 

@@ -22,7 +22,6 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -33,6 +32,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...brdocs import format_document, is_cnpj, is_cpf
+from ...emails import EmailAddress
 from ...inputs import PortalForm
 
 
@@ -88,7 +88,7 @@ def _make_field(spec: dict):
     if kind == "file":
         return MultipleFileField(**kwargs)  # checked from the content in attachments.py
     if kind == "email":
-        return EmailField(validators=[*presence, Email(), Length(max=254)], **kwargs)
+        return EmailField(validators=[*presence, EmailAddress(), Length(max=254)], **kwargs)
     if kind == "phone":
         return TelField(validators=[*presence, Regexp(r"^\+?[0-9 ()-]{8,20}$",
                                                       message=_l("Not a phone number."))],
