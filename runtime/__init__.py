@@ -13,7 +13,6 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
-from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -120,7 +119,7 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
 
 
 def _wire(app: Flask, release: Path) -> None:
-    from . import i18n, inputs, releases, security, sessions, throttle, views
+    from . import i18n, inputs, releases, security, sessions, templating, throttle, views
     from .auth import bp as auth_bp
     from .erp import models as _erp_models  # noqa: F401  (tables every module may join)
     from .modules import register_modules
@@ -138,11 +137,7 @@ def _wire(app: Flask, release: Path) -> None:
     sessions.init_app(app)
     throttle.init_app(app)
     releases.init_app(app)
-    app.jinja_env.loader = ChoiceLoader([
-        FileSystemLoader(str(release / "templates" / "overrides")),
-        FileSystemLoader(str(release / "templates" / "theme")),
-        app.jinja_env.loader,
-    ])
+    app.jinja_env.loader = templating.template_loader(release, app.jinja_env.loader)
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
     register_modules(app)
