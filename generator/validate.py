@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import colours, themes
+from . import colours, overrides, themes
 from .diagnostics import Diagnostic, TenantError, sort_diagnostics
 from .loader import Document, PathT, format_path, load
 from .schema import validator
@@ -298,7 +298,8 @@ def _show(path: Path) -> str:
     return display_path(str(path))
 
 
-def _files(ck: _Checker) -> None:
+def _files(ck: _Checker) -> Path | None:
+    """Check every file the tenant names; the template overrides folder, when it exists."""
     logo = _file_exists(ck, ("branding", "logo"), kinds=IMAGE_TYPES)
     if logo is not None and logo.stat().st_size > LOGO_WARN_BYTES:
         size = logo.stat().st_size // 1024
@@ -308,7 +309,7 @@ def _files(ck: _Checker) -> None:
     _file_exists(ck, ("branding", "login_image"), kinds=IMAGE_TYPES)
     for i, _ in enumerate(_list(ck.get(("branding", "banners")))):
         _file_exists(ck, ("branding", "banners", i, "image"), kinds=IMAGE_TYPES)
-    _file_exists(ck, ("branding", "templates"), folder=True)
+    return _file_exists(ck, ("branding", "templates"), folder=True)
 
 
 def _list(value: Any) -> list:
@@ -541,7 +542,9 @@ def check_document(doc: Document) -> list[Diagnostic]:
     _secrets(ck, doc.data, ())
     _schema_errors(ck)
     theme_name = _branding(ck)
-    _files(ck)
+    templates = _files(ck)
+    if templates is not None:
+        ck.out.extend(overrides.check(templates, themes.get(theme_name).folder / "templates"))
     tree = _service_tree(ck)
     _modules(ck, tree)
     _planned(ck)

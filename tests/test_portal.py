@@ -6,7 +6,7 @@ import io
 import re
 
 from generator.build import build
-from tests.conftest import ROOT, AuthActions, add_user, make_app
+from tests.conftest import ROOT, AuthActions, add_user, login, make_app
 
 
 def _menu_links(html: str) -> list[str]:
@@ -155,3 +155,55 @@ def test_translations_are_complete_and_current(tmp_path):
             catalog = read_po(fh)
         have = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
         assert wanted - have == set(), f"{lang} lacks translations"
+
+
+def _override(tenant_dir, files: dict[str, str]):
+    """The minimal tenant built with these template overrides."""
+    folder = tenant_dir / "overrides"
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+    tenant = tenant_dir / "tenant.yaml"
+    tenant.write_text(tenant.read_text().replace("branding:\n",
+                                                 "branding:\n  templates: overrides/\n"))
+    return make_app(build(str(tenant), tenant_dir.parent / "build").instance)
+
+
+def test_an_override_extends_the_theme_footer_and_changes_one_block(tenant_dir):
+    app = _override(tenant_dir, {"footer.html": (
+        '{% extends "theme/footer.html" %}\n'
+        '{% block extra %}<div class="legal">Reg. 12.345</div>{% endblock %}\n')})
+    add_user(app)
+    client = login(app, "maria@example.com")
+    html = client.get("/faq").get_data(as_text=True)
+    footer = html[html.index('<footer class="portal-footer">'):]
+    # the theme's footer as it is (name, then contacts), with the one line added under the name
+    assert re.search(r'<strong>Minimal Homes</strong>\s*<div class="legal">Reg\. 12\.345</div>'
+                     r'\s*<div class="small">\s*<a href="mailto:help@minimal\.example">', footer)
+    assert footer.count("<footer") == 1 and "</footer>" in footer
+
+
+def test_one_layout_override_reaches_client_and_staff_screens(tenant_dir):
+    app = _override(tenant_dir, {
+        "layout.html": ('{% extends "theme/layout.html" %}\n'
+                        '{% block head %}<meta name="tenant-extra" content="1">{% endblock %}\n'
+                        '{% block brand_badge %}<span class="badge">Beta</span>{% endblock %}\n'),
+        "auth_layout.html": ('{% extends "theme/auth_layout.html" %}\n'
+                             '{% block below_form %}<p class="app-links">Get the app</p>'
+                             '{% endblock %}\n')})
+    login_page = app.test_client().get("/login").get_data(as_text=True)
+    assert '<p class="app-links">Get the app</p>' in login_page
+    assert login_page.index('name="password"') < login_page.index("Get the app") \
+        < login_page.index("Need help?")  # below the form, above the support footer
+    add_user(app)
+    add_user(app, email="staff@example.com", role="staff", name="Sam Staff")
+    client_page = login(app, "maria@example.com").get("/faq").get_data(as_text=True)
+    staff_page = login(app, "staff@example.com").get("/staff/").get_data(as_text=True)
+    for html in (client_page, staff_page):  # the head block is shared ...
+        assert '<meta name="tenant-extra" content="1">' in html
+    # ... and the staff console keeps its own badge, menu and user menu, and no footer
+    assert '<span class="badge">Beta</span>' in client_page and "Beta" not in staff_page
+    assert 'staff-badge' in staff_page and 'aria-label="Staff menu"' in staff_page
+    assert "Open the client portal" in staff_page and "portal-footer" not in staff_page
+    assert 'aria-label="Main menu"' in client_page and "portal-footer" in client_page
+    assert "staff-badge" not in client_page and "Open the client portal" not in client_page

@@ -392,3 +392,51 @@ def test_the_shipped_tenants_are_valid():
 
     for path in find_tenants(ROOT / "tenants"):
         assert validate_file(str(path)).diagnostics == [], path
+
+
+def test_template_overrides_are_checked(check, tmp_path):
+    folder = tmp_path / "overrides"
+    (folder / "auth").mkdir(parents=True)
+    (folder / "theme").mkdir()
+    files = {
+        "footer.html": '{% extends "footer.html" %}\n{% block extra %}CNPJ{% endblock %}\n',
+        "layout.html": ('{% extends "theme/layout.html" %}\n{% block head %}{% endblock %}\n'
+                        "{% block topbar %}{% block mine %}{% endblock %}{% endblock %}\n"
+                        "{% block sidbar %}{% endblock %}\n"),
+        "staff_layout.html": '{% extends "theme/staf_layout.html" %}\n',
+        "auth_layout.html": '{% extends "theme/auth_layout.html" %}\n\n{% block below_form %}\n',
+        "auth/login.html": '{% extends "theme/auth/login.html" %}\n',
+        "theme/footer.html": "<footer></footer>\n",
+        "error.html": "{% trans %}Sorry{% endtrans %} {{ _('Sorry') }}\n",  # the portal's tags
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "latin1.html").write_bytes("Atenção".encode("latin-1"))
+    (folder / ".DS_Store").write_bytes(b"\x00\x01\xff")  # not a template: left alone
+    assert check(HEAD + "branding:\n  templates: overrides/\n") == [
+        'overrides/auth/login.html:1:1: the theme has no template "theme/auth/login.html"; '
+        'did you mean "theme/auth_layout.html"?',  # where the sign-in blocks are
+        "overrides/auth_layout.html:3:1: template syntax: Unexpected end of template. Jinja "
+        "was looking for the following tags: 'endblock'. The innermost block that needs to be "
+        "closed is 'block'.",
+        'overrides/footer.html:1:1: extends "footer.html" names this file itself, which repeats '
+        'forever; write "theme/footer.html" for the theme\'s own footer.html',
+        'overrides/latin1.html:1:1: not UTF-8 text; save the template as UTF-8',
+        'overrides/layout.html:4:1: block "sidbar" is not in the theme\'s layout.html, so it '
+        'would never show; did you mean "sidebar"? (its blocks: banner, body, body_class, '
+        "brand, brand_badge, brand_link, content, footer, head, menu, menu_label, scripts, "
+        "sidebar, title, topbar, user_icon, user_menu, user_menu_entries, user_menu_more)",
+        'overrides/staff_layout.html:1:1: the theme has no template "theme/staf_layout.html"; '
+        'did you mean "theme/staff_layout.html"?',
+        'overrides/theme/footer.html:1:1: the folder "theme/" is reserved: "theme/<name>" names '
+        "the theme's own templates; move this file out of it",
+    ]
+
+
+def test_the_demo_tenant_override_extends_the_theme(monkeypatch):
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    assert validate_file("tenants/aurora/tenant.yaml").diagnostics == []
+    text = (ROOT / "tenants/aurora/overrides/footer.html").read_text(encoding="utf-8")
+    assert '{% extends "theme/footer.html" %}' in text and "<footer" not in text

@@ -1,0 +1,129 @@
+"""A tenant's template overrides, checked when the tenant is validated.
+
+A mistake in an override is otherwise a 500 on every page that shows it, or a change
+that silently never shows: a syntax error; an override that extends its own name
+(`{% extends "footer.html" %}` inside footer.html repeats forever: "theme/footer.html"
+names the theme's own file); a "theme/" name the theme lacks; a block the theme's
+template does not have (Jinja drops it without a word).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from pathlib import Path
+
+from jinja2 import Environment, TemplateSyntaxError, nodes
+
+from .diagnostics import Diagnostic
+
+PREFIX = "theme/"
+TEMPLATE_SUFFIXES = {".html", ".txt"}  # the kinds of template the theme and modules have
+# the same tags as the portal's templates: {% trans %} comes from the i18n extension
+_ENV = Environment(extensions=["jinja2.ext.i18n"])
+_REFERENCES = {nodes.Extends: "extends", nodes.Include: "include", nodes.Import: "import",
+               nodes.FromImport: "import"}
+
+
+def check(folder: Path, theme_templates: Path) -> list[Diagnostic]:
+    """Every problem of the templates under `folder`, an overrides folder of `theme_templates`."""
+    out: list[Diagnostic] = []
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        # editors and file managers leave hidden files (.DS_Store) that are no templates
+        if path.is_file() and path.suffix in TEMPLATE_SUFFIXES and not _hidden(name):
+            out.extend(_check_template(path, name, theme_templates))
+    return out
+
+
+def _hidden(name: str) -> bool:
+    return any(part.startswith(".") for part in name.split("/"))
+
+
+def _check_template(path: Path, name: str, theme: Path) -> list[Diagnostic]:
+    def problem(line: int, message: str) -> Diagnostic:
+        return Diagnostic(str(path), line, 1, "", message)
+
+    if name.startswith(PREFIX):
+        return [problem(1, f'the folder "{PREFIX}" is reserved: "{PREFIX}<name>" names the '
+                           "theme's own templates; move this file out of it")]
+    try:
+        tree = _ENV.parse(path.read_text(encoding="utf-8"), name, str(path))
+    except UnicodeDecodeError:
+        return [problem(1, "not UTF-8 text; save the template as UTF-8")]
+    except TemplateSyntaxError as exc:
+        return [problem(exc.lineno, f"template syntax: {exc.message}")]
+    out = [problem(line, message) for line, message in _references(tree, name, theme)]
+    parent = _theme_parent(tree, theme)
+    if parent is not None:
+        out += [problem(line, message) for line, message in _blocks(tree, parent, theme)]
+    return out
+
+
+def _references(tree: nodes.Template, name: str, theme: Path) -> Iterator[tuple[int, str]]:
+    """Templates this one names that could never load: itself, or a theme file that is not there."""
+    for node in tree.find_all(tuple(_REFERENCES)):
+        target = node.template
+        if not isinstance(target, nodes.Const) or not isinstance(target.value, str):
+            continue  # a name computed at render time is the portal's business
+        verb, wanted = _REFERENCES[type(node)], target.value
+        if wanted == name:
+            yield node.lineno, (f'{verb} "{wanted}" names this file itself, which repeats '
+                                f'forever; write "{PREFIX}{wanted}" for the theme\'s own {wanted}')
+        elif wanted.startswith(PREFIX) and not (theme / wanted[len(PREFIX):]).is_file():
+            hint = _did_you_mean(wanted, [PREFIX + n for n in _theme_names(theme)])
+            yield node.lineno, f'the theme has no template "{wanted}"{hint}'
+
+
+def _theme_parent(tree: nodes.Template, theme: Path) -> Path | None:
+    """The theme template this one extends with "theme/<name>", when it exists."""
+    extends = tree.find(nodes.Extends)
+    if extends is None or not isinstance(extends.template, nodes.Const):
+        return None
+    wanted = extends.template.value
+    if not isinstance(wanted, str) or not wanted.startswith(PREFIX):
+        return None
+    path = theme / wanted[len(PREFIX):]
+    return path if path.is_file() else None
+
+
+def _blocks(tree: nodes.Template, parent: Path, theme: Path) -> Iterator[tuple[int, str]]:
+    """Blocks of this template that its theme parent does not have: they would never show."""
+    offered = sorted(_theme_blocks(parent, theme))
+    shown = parent.relative_to(theme).as_posix()
+    for block in _top_blocks(tree):
+        if block.name not in offered:
+            yield block.lineno, (f'block "{block.name}" is not in the theme\'s {shown}, so it '
+                                 f"would never show{_did_you_mean(block.name, offered)} "
+                                 f"(its blocks: {', '.join(offered)})")
+
+
+def _top_blocks(node: nodes.Node) -> Iterator[nodes.Block]:
+    # blocks nested in a block are the override's own: only the outer ones replace the theme's
+    for child in node.iter_child_nodes():
+        if isinstance(child, nodes.Block):
+            yield child
+        else:
+            yield from _top_blocks(child)
+
+
+def _theme_blocks(path: Path, theme: Path, seen: frozenset[Path] = frozenset()) -> set[str]:
+    """The block names of a theme template and of the theme templates it extends."""
+    if path in seen or not path.is_file():
+        return set()
+    tree = _ENV.parse(path.read_text(encoding="utf-8"))
+    names = {block.name for block in tree.find_all(nodes.Block)}
+    extends = tree.find(nodes.Extends)
+    if extends is not None and isinstance(extends.template, nodes.Const):
+        wanted = str(extends.template.value).removeprefix(PREFIX)
+        names |= _theme_blocks(theme / wanted, theme, seen | {path})
+    return names
+
+
+def _theme_names(theme: Path) -> list[str]:
+    return sorted(p.relative_to(theme).as_posix() for p in theme.rglob("*.html"))
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f'; did you mean "{close[0]}"?' if close else ""
