@@ -10,7 +10,13 @@ from pathlib import Path
 import click
 
 ROOT = Path(__file__).resolve().parent
-DEMO_TENANT = ROOT / "tenants" / "aurora" / "tenant.yaml"
+
+
+def _demo_tenant() -> Path:
+    """The aurora example, from the checkout or from inside the installed package."""
+    from generator.resources import data_folder
+
+    return data_folder("tenants") / "aurora" / "tenant.yaml"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -416,8 +422,9 @@ def demo(out_dir: str, host: str, port: int, no_serve: bool) -> None:
     from generator.diagnostics import TenantError
 
     os.environ.setdefault("PORTAL_MAIL", "outbox")  # the demo never sends real e-mail
+    tenant = _demo_tenant()
     try:
-        result = build_one(str(DEMO_TENANT), Path(out_dir))
+        result = build_one(str(tenant), Path(out_dir))
     except TenantError as exc:
         raise click.ClickException(str(exc)) from None
     app = _app(str(result.instance))
@@ -425,7 +432,7 @@ def demo(out_dir: str, host: str, port: int, no_serve: bool) -> None:
     from runtime.demo import DEMO_PASSWORD, seed
 
     with app.app_context():
-        logins = seed(DEMO_TENANT.parent / "erp")
+        logins = seed(tenant.parent / "erp")
     click.echo(f"\nDemo portal of {app.extensions['portal']['tenant']['name']} "
                f"built in {result.instance}")
     click.echo(f"Open http://{host}:{port}/ and log in (password for all: {DEMO_PASSWORD}):")

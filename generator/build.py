@@ -28,10 +28,10 @@ from .diagnostics import TenantError
 from .incremental import BuildIndex
 from .loader import Document
 from .resolve import colour_tokens, fill_defaults, normalise_menu, render_markdown, slugify
-from .schema import ROOT
+from .resources import runtime_folder
 from .validate import validate_file
 
-TRANSLATIONS = ROOT / "runtime" / "translations"
+TRANSLATIONS = runtime_folder("translations")
 
 WSGI = '''"""WSGI entry point of this portal instance: gunicorn --chdir <this folder> wsgi:app
 
@@ -46,6 +46,9 @@ app = LiveInstance(os.path.dirname(os.path.abspath(__file__)))
 '''
 # the lock file a serving process holds in its release (runtime/releases.py LOCK_NAME)
 RELEASE_LOCK = ".lock"
+# the shape of config.json and of the release folder; the runtime refuses another number
+# (runtime/portal.py RELEASE_FORMAT): bump both when a runtime would misread the release
+RELEASE_FORMAT = 1
 
 
 @dataclass
@@ -225,6 +228,7 @@ def collect(doc: Document) -> tuple[dict, Output]:
             out.add_file(f"templates/overrides/{src.relative_to(folder).as_posix()}", src)
             out.inputs.add(src)
     config["generator_version"] = __version__
+    config["release_format"] = RELEASE_FORMAT
     out.add_bytes("config.json", (json.dumps(config, ensure_ascii=False, indent=2) + "\n").encode())
     return config, out
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__, themes
-from .schema import ROOT
+from .resources import data_folder, generator_folder, runtime_folder
 
 INDEX_NAME = ".build-index.json"
 
@@ -33,8 +33,8 @@ def _signature(path: Path) -> list | None:
 def toolchain_fingerprint() -> str:
     """Changes when the code, schema, themes, catalogues or vendored files change."""
     files: list[Path] = []
-    for folder in (ROOT / "generator", ROOT / "schemas", ROOT / "themes",
-                   ROOT / "runtime" / "translations"):
+    for folder in (generator_folder(), data_folder("schemas"), data_folder("themes"),
+                   runtime_folder("translations")):
         files += [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     for name in themes.available():
         theme = themes.get(name)

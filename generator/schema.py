@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 import json
 import zoneinfo
-from pathlib import Path
 
 import email_validator
 from jsonschema import Draft202012Validator, FormatChecker
 
-ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_PATH = ROOT / "schemas" / "tenant.schema.json"
+from .resources import data_folder
+
+SCHEMA_PATH = data_folder("schemas") / "tenant.schema.json"
 
 
 @functools.cache

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from .schema import ROOT
+from .resources import data_folder
 
-THEMES_DIR = ROOT / "themes"
+THEMES_DIR = data_folder("themes")
 
 
 @dataclass(frozen=True)

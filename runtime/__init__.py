@@ -9,54 +9,35 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 from pathlib import Path
 
 from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import settings
 from .extensions import csrf, db, login_manager, migrate
+from .portal import InstanceError, Portal, Settings, check_release
 from .releases import ReleaseLease
 
+__all__ = ["InstanceError", "create_app", "load_config"]
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-class InstanceError(RuntimeError):
-    """The folder is not a built portal instance."""
-
-
 def load_config(instance: Path, release: Path | None = None) -> dict:
+    """The resolved tenant config of the instance's release, or InstanceError."""
     path = (release or instance / "release") / "config.json"
     if not path.is_file():
         raise InstanceError(f"{instance} is not a built portal instance (no release/config.json); "
                             "run: portal build <tenant.yaml>")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _secret_key(data_dir: Path) -> str:
-    """PORTAL_SECRET_KEY, or one generated once and kept in the data folder."""
-    if os.environ.get("PORTAL_SECRET_KEY"):
-        return os.environ["PORTAL_SECRET_KEY"]
-    path = data_dir / "secret_key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    return path.read_text().strip()
-
-
-def database_url(data_dir: Path) -> str:
-    url = os.environ.get("PORTAL_DATABASE_URL")
-    if not url:
-        # store the database in the instance's data folder, which builds never touch
-        return f"sqlite:///{data_dir / 'portal.db'}"
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InstanceError(f"{path}: unreadable ({exc}); rebuild it: portal build "
+                            f"<tenant.yaml> --out {instance.parent}") from None
 
 
 @event.listens_for(Engine, "connect")
@@ -70,20 +51,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def create_app(instance_path: str | os.PathLike, test_config: dict | None = None) -> Flask:
-    """Create the Flask app of one built portal instance."""
+    """Create the Flask app of one built portal instance.
+
+    Settings come from the instance's settings.py, then the PORTAL_* variables, then
+    `test_config`; this is the one place that reads the process environment.
+    """
     instance = Path(instance_path).resolve()
-    load_config(instance)  # a clear error for a folder that was never built
+    check_release(load_config(instance), instance)  # a clear error before anything is held
     # this process keeps its release on disk while it runs, whatever builds happen meanwhile
     lease = ReleaseLease.take(instance)
     release = lease.folder
     portal = load_config(instance, release)
+    check_release(portal, instance)  # a build may have swapped the release meanwhile
     data_dir = instance / "data"
     data_dir.mkdir(exist_ok=True)
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True,
                 static_folder=str(release / "static"), static_url_path="/static")
     app.config.from_mapping(
-        SECRET_KEY=_secret_key(data_dir),
-        SQLALCHEMY_DATABASE_URI=database_url(data_dir),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,  # per-file limits answer first, with the form kept
         SESSION_COOKIE_HTTPONLY=True,
@@ -97,23 +81,18 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
         PORTAL_DATA_DIR=str(data_dir),
         PORTAL_UPLOAD_DIR=str(data_dir / "uploads"),
         PORTAL_OUTBOX_DIR=str(data_dir / "outbox"),
-        PORTAL_UPLOAD_MAX_BYTES=int(os.environ.get("PORTAL_UPLOAD_MAX_MB", "10")) * 2**20,
-        PORTAL_TICKET_MAX_BYTES=int(os.environ.get("PORTAL_TICKET_MAX_MB", "10")) * 2**20,
-        PORTAL_IMAGE_MAX_PIXELS=int(os.environ.get("PORTAL_IMAGE_MAX_MPX", "40")) * 10**6,
         PORTAL_LOGIN_MAX_FAILURES=5,
         PORTAL_LOGIN_LOCK_MINUTES=15,
-        PORTAL_PROXY_COUNT=int(os.environ.get("PORTAL_PROXY_COUNT", "0")),
-        # sessions and login counters live in Redis when it is set, else in the database
-        PORTAL_REDIS_URL=os.environ.get("PORTAL_REDIS_URL") or None,
         PORTAL_REDIS_PREFIX=f"portal:{portal['tenant']['id']}:",
     )
+    email = portal["integrations"].get("email") or {}
+    settings.load(app.config, instance, email.get("password_env"), os.environ)
     if test_config:
         app.config.update(test_config)
     proxies = app.config["PORTAL_PROXY_COUNT"]
     if proxies:  # behind a TLS-terminating proxy: trust its X-Forwarded-* headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-    app.extensions["portal"] = portal
-    app.extensions["portal_release"] = lease
+    app.extensions["portal"] = Portal(portal, Settings(app.config), lease)
     _wire(app, release)
     return app
 

@@ -138,11 +138,4 @@ def send_first_access(user: User) -> str:
     with current_app.test_request_context(base_url=base):
         send_link(user, "first-access")
     db.session.commit()
-    settings = current_app.extensions["portal"]["integrations"].get("email")
-    return "by SMTP" if settings and not _outbox_forced() else "to the outbox folder"
-
-
-def _outbox_forced() -> bool:
-    import os
-
-    return os.environ.get("PORTAL_MAIL") == "outbox"
+    return "by SMTP" if mail.smtp_server() else "to the outbox folder"

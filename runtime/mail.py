@@ -23,7 +23,6 @@ Each message goes claim -> send -> mark sent:
 from __future__ import annotations
 
 import io
-import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -106,7 +105,7 @@ def queue(to: str, subject: str, template: str, **context) -> OutboxMessage:
 
 def _logo_png() -> bytes | None:
     """The tenant's logo as a small PNG (SVG rasterised: mail programs do not show SVG)."""
-    cache = current_app.extensions.setdefault("portal_mail_logo", {})
+    cache = current_app.extensions["portal"].mail_logo
     if "png" not in cache:
         cache["png"] = _render_logo()
     return cache["png"]
@@ -169,12 +168,20 @@ class FolderTransport:
         pass
 
 
-def _transport() -> SmtpTransport | FolderTransport:
-    settings = current_app.extensions["portal"]["integrations"].get("email")
+def smtp_server() -> dict | None:
+    """The tenant's SMTP server, or None when e-mail goes to the outbox folder instead."""
+    portal = current_app.extensions["portal"]
     # PORTAL_MAIL=outbox keeps demos and staging copies from e-mailing real clients
-    if not settings or os.environ.get("PORTAL_MAIL") == "outbox":
+    if portal.settings.mail_outbox:
+        return None
+    return portal["integrations"].get("email") or None
+
+
+def _transport() -> SmtpTransport | FolderTransport:
+    server = smtp_server()
+    if server is None:
         return FolderTransport(Path(current_app.config["PORTAL_OUTBOX_DIR"]))
-    return SmtpTransport(settings, os.environ.get(settings.get("password_env") or "", ""))
+    return SmtpTransport(server, current_app.extensions["portal"].settings.smtp_password)
 
 
 def backoff(attempts: int) -> timedelta:

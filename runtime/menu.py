@@ -41,7 +41,7 @@ def _divisions(group_id: str) -> list[Entry]:
 def _resolve(node: dict) -> Entry | None:
     entry = Entry(node["label"], node["icon"])
     kind, target = node["kind"], node["target"]
-    modules = current_app.extensions["portal_modules"]
+    modules = current_app.extensions["portal"].modules
     if kind == "module":
         manifest = modules.get(target)
         entry.href = _link(manifest.endpoint) if manifest and manifest.endpoint else None
@@ -67,7 +67,7 @@ def _mark_active(entries: list[Entry], path: str) -> None:
 
 def _resolved() -> list[Entry]:
     """The menu's links, resolved once per application (and script root)."""
-    cache = current_app.extensions.setdefault("portal_menu_cache", {})
+    cache = current_app.extensions["portal"].menu_entries
     key = request.script_root
     if key not in cache:
         cache[key] = [e for e in map(_resolve, current_app.extensions["portal"]["menu"]) if e]
@@ -94,7 +94,7 @@ def _active_href(entries: list[Entry], path: str) -> str | None:
 
 def menu_html() -> Markup:
     """The rendered menu: the same for every user, so rendered once per active entry."""
-    cache = current_app.extensions.setdefault("portal_menu_html", {})
+    cache = current_app.extensions["portal"].menu_html
     key = (request.script_root, _active_href(_resolved(), request.path))
     if key not in cache:
         template = current_app.jinja_env.from_string(

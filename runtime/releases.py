@@ -110,7 +110,8 @@ class LiveInstance:
     def _release(self, served: _Served) -> None:
         from .extensions import db
 
-        lease = served.app.extensions.pop("portal_release", None)
+        portal = served.app.extensions["portal"]
+        lease, portal.lease = portal.lease, None
         if lease is not None:
             lease.close()
         with served.app.app_context():

@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 def _warn_unconfigured_proxy() -> None:
     """Behind a proxy that is not declared, every client has the proxy's address."""
     if "X-Forwarded-For" in request.headers and not current_app.config["PORTAL_PROXY_COUNT"] \
-            and not current_app.extensions.get("portal_proxy_warned"):
-        current_app.extensions["portal_proxy_warned"] = True
+            and not current_app.extensions["portal"].proxy_warned:
+        current_app.extensions["portal"].proxy_warned = True
         log.warning("requests arrive with X-Forwarded-For but PORTAL_PROXY_COUNT is not set: "
                     "every client seems to come from %s, so the per-address login limit "
                     "counts them all together; set PORTAL_PROXY_COUNT to the number of "

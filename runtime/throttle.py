@@ -76,10 +76,10 @@ class RedisCounter:
 
 
 def counter() -> DatabaseCounter | RedisCounter:
-    return current_app.extensions["portal_counter"]
+    return current_app.extensions["portal"].counter
 
 
 def init_app(app: Flask) -> None:
     url = app.config.get("PORTAL_REDIS_URL")
-    app.extensions["portal_counter"] = (RedisCounter(url, app.config["PORTAL_REDIS_PREFIX"])
+    app.extensions["portal"].counter = (RedisCounter(url, app.config["PORTAL_REDIS_PREFIX"])
                                         if url else DatabaseCounter())

@@ -35,10 +35,10 @@ def social_links(social: dict) -> list[dict]:
 
 def _context() -> dict:
     # the same for every request of this app: computed once
-    context = current_app.extensions.get("portal_context")
+    portal = current_app.extensions["portal"]
+    context = portal.context
     if context is None:
-        portal = current_app.extensions["portal"]
-        context = current_app.extensions["portal_context"] = {
+        context = portal.context = {
             "tenant": portal["tenant"],
             "branding": portal["branding"],
             "features": portal["features"],
@@ -49,7 +49,7 @@ def _context() -> dict:
             "portal_menu_html": menu_html,
             "portal_footer": _footer,
             "portal_views": current_app.view_functions,
-            "staff_links": [link for m in current_app.extensions["portal_modules"].values()
+            "staff_links": [link for m in portal.modules.values()
                             for link in m.staff_links],
         }
     return context
@@ -76,11 +76,11 @@ def party_role(role: str) -> str:
 
 def _footer():
     """The footer is the same on every page of a tenant: rendered once."""
-    cached = current_app.extensions.get("portal_footer_html")
+    portal = current_app.extensions["portal"]
+    cached = portal.footer_html
     if cached is None:
         template = current_app.jinja_env.get_template("footer.html")
-        cached = current_app.extensions["portal_footer_html"] = Markup(
-            template.render(**current_app.extensions["portal_context"]))
+        cached = portal.footer_html = Markup(template.render(**_context()))
     return cached
 
 
@@ -89,7 +89,7 @@ def home():
         return redirect(url_for("staff.dashboard"))
     portal = current_app.extensions["portal"]
     latest = []
-    if "notices" in current_app.extensions["portal_modules"]:
+    if "notices" in current_app.extensions["portal"].modules:
         from .modules.notices.models import visible_now
 
         latest = db.session.scalars(visible_now().limit(3)).all()
@@ -99,7 +99,7 @@ def home():
 
 def _waiting_on_client() -> int | None:
     """How many of the client's tickets wait for them (feedback or approval)."""
-    if "tickets" not in current_app.extensions["portal_modules"]:
+    if "tickets" not in current_app.extensions["portal"].modules:
         return None
     from sqlalchemy import func, select
 
@@ -111,7 +111,7 @@ def _waiting_on_client() -> int | None:
 
 def _progress():
     """The latest construction update of each development the user follows (one query)."""
-    if "construction" not in current_app.extensions["portal_modules"]:
+    if "construction" not in current_app.extensions["portal"].modules:
         return []
     from sqlalchemy import func, select
 

@@ -103,7 +103,8 @@ def smtp():
 
 def use_smtp(app, monkeypatch, port: int) -> None:
     """Point the app at an SMTP server on localhost instead of the outbox folder."""
-    monkeypatch.delenv("PORTAL_MAIL", raising=False)
+    monkeypatch.delenv("PORTAL_MAIL", raising=False)  # for the apps the CLI makes
+    monkeypatch.setitem(app.config, "PORTAL_MAIL", "smtp")  # this app read it when made
     monkeypatch.setitem(app.extensions["portal"]["integrations"], "email", {
         "host": "127.0.0.1", "port": port, "security": "none", "from": "Desk <desk@example.com>"})
 

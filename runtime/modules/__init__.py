@@ -66,4 +66,4 @@ def register_modules(app: Flask) -> None:
     manifests = [registry[name] for name in enabled]
     for manifest in manifests:
         app.register_blueprint(manifest.blueprint)
-    app.extensions["portal_modules"] = {m.name: m for m in manifests}
+    app.extensions["portal"].modules = {m.name: m for m in manifests}

@@ -30,7 +30,7 @@ def dashboard():
         select(User.role, func.count(User.id)).group_by(User.role)).all())
     waiting = db.session.scalar(select(func.count(User.id)).where(
         User.role.in_(("client", "syndic")), User.password_hash.is_(None), User.active))
-    modules = current_app.extensions["portal_modules"]
+    modules = current_app.extensions["portal"].modules
     return render_template("staff/dashboard.html", counts=counts, waiting=waiting,
                            modules=modules)
 

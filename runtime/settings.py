@@ -1,0 +1,164 @@
+"""The settings of one instance: its settings file, then PORTAL_* variables, read once.
+
+`create_app` calls `load` once; afterwards nothing reads the process environment, so
+two instances served by one process keep their own database, secret and mail mode.
+Each setting has one name: `DATABASE_URL` in the instance's `settings.py` (a Flask
+config file, Python syntax) is `PORTAL_DATABASE_URL` in the environment, which wins.
+The resolved values land in the app's config under the keys Flask and the portal read
+(`SQLALCHEMY_DATABASE_URI`, `SECRET_KEY`, `PORTAL_UPLOAD_MAX_BYTES`, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Config
+
+from .portal import InstanceError
+
+SETTINGS_FILE = "settings.py"
+PREFIX = "PORTAL"
+MB = 2**20
+MPX = 10**6
+
+# the key a resolved setting lands in -> the name a user sets it by
+RESOLVED = {
+    "SQLALCHEMY_DATABASE_URI": "DATABASE_URL",
+    "PORTAL_MAIL": "MAIL",
+    "PORTAL_SMTP_PASSWORD": "SMTP_PASSWORD",
+    "PORTAL_UPLOAD_MAX_BYTES": "UPLOAD_MAX_MB",
+    "PORTAL_TICKET_MAX_BYTES": "TICKET_MAX_MB",
+    "PORTAL_IMAGE_MAX_PIXELS": "IMAGE_MAX_MPX",
+    "PORTAL_PROXY_COUNT": "PROXY_COUNT",
+    "PORTAL_REDIS_URL": "REDIS_URL",
+}
+MAIL_MODES = ("smtp", "outbox")
+
+
+def env_value(text: str) -> object:
+    """A variable's JSON value, as Flask reads it, when the JSON spells exactly that value.
+
+    `from_prefixed_env` keeps the text when this raises: `1e3` or `[1,2]` stay text, so
+    a text setting read as a number (a secret key of digits) turns back into the same letters.
+    """
+    value = json.loads(text)
+    if json.dumps(value, ensure_ascii=False) != text:
+        raise ValueError("not written as JSON writes it")
+    return value
+
+
+class _Layers:
+    """The settings file and the environment, merged, remembering where each value came from."""
+
+    def __init__(self, instance: Path) -> None:
+        self.values: dict[str, object] = {}
+        self.origin: dict[str, str] = {}
+        path = instance / SETTINGS_FILE
+        from_file = Config(str(instance))
+        try:
+            from_file.from_pyfile(SETTINGS_FILE, silent=True)
+        except SyntaxError as exc:
+            raise InstanceError(f"{path}:{exc.lineno}: {exc.msg}") from None
+        except Exception as exc:  # noqa: BLE001 - the file is code: any error is the user's
+            raise InstanceError(f"{path}: {type(exc).__name__}: {exc}") from None
+        from_env = Config(str(instance))
+        from_env.from_prefixed_env(PREFIX, loads=env_value)
+        for layer, where in ((from_file, f"{path}: {{}}"), (from_env, f"{PREFIX}_{{}}")):
+            for key, value in layer.items():
+                self.values[key] = value
+                self.origin[key] = where.format(key)
+
+    def where(self, name: str) -> str:
+        return self.origin.get(name, name)
+
+    def fail(self, name: str, expected: str) -> InstanceError:
+        return InstanceError(f"{self.where(name)}: expected {expected}, "
+                             f"got {_shown(self.values[name])}")
+
+    def text(self, name: str) -> str:
+        """A text setting ("" when unset); a number or true/false reads as it was written."""
+        value = self.values.get(name)
+        if value is None:
+            return ""
+        if isinstance(value, bool | int | float):
+            return json.dumps(value)
+        if not isinstance(value, str):
+            raise self.fail(name, "text")
+        return value.strip()
+
+    def whole(self, name: str, default: int, least: int, unit: str) -> int:
+        """A whole number of `unit`, at least `least`."""
+        value = self.values.get(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise self.fail(name, f"a whole number of {unit} of at least {least}")
+        return value
+
+
+def _shown(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=lambda v: type(v).__name__)
+
+
+def load(config: Config, instance: Path, password_env: str | None,
+         environ: Mapping[str, str]) -> None:
+    """Resolve the settings file and the PORTAL_* variables into `config`, or raise InstanceError.
+
+    `environ` is the process environment, passed by create_app: it holds the SMTP password
+    under the name the tenant chose (`password_env`), which carries no PORTAL_ prefix.
+    """
+    layers = _Layers(instance)
+    for key, name in RESOLVED.items():
+        if key in layers.values:
+            raise InstanceError(f"{layers.where(key)}: set {name} instead")
+    config.update({k: v for k, v in layers.values.items() if k not in RESOLVED.values()})
+    data_dir = Path(config["PORTAL_DATA_DIR"])
+    mail = layers.text("MAIL") or "smtp"
+    if mail not in MAIL_MODES:
+        raise layers.fail("MAIL", '"outbox" (write e-mail to data/outbox/) or "smtp"')
+    config.update(
+        SECRET_KEY=_secret_key(layers, data_dir),
+        SQLALCHEMY_DATABASE_URI=database_url(layers.text("DATABASE_URL"), data_dir),
+        PORTAL_MAIL=mail,
+        PORTAL_SMTP_PASSWORD=(environ.get(password_env or "") or layers.text("SMTP_PASSWORD")),
+        PORTAL_UPLOAD_MAX_BYTES=layers.whole("UPLOAD_MAX_MB", 10, 1, "megabytes") * MB,
+        PORTAL_TICKET_MAX_BYTES=layers.whole("TICKET_MAX_MB", 10, 1, "megabytes") * MB,
+        PORTAL_IMAGE_MAX_PIXELS=layers.whole("IMAGE_MAX_MPX", 40, 1, "megapixels") * MPX,
+        PORTAL_PROXY_COUNT=layers.whole("PROXY_COUNT", 0, 0, "proxies"),
+        # sessions and login counters live in Redis when it is set, else in the database
+        PORTAL_REDIS_URL=layers.text("REDIS_URL") or None,
+    )
+
+
+def _secret_key(layers: _Layers, data_dir: Path) -> str | bytes:
+    """SECRET_KEY, or one generated once and kept in the data folder."""
+    value = layers.values.get("SECRET_KEY")
+    if isinstance(value, bytes) and value:  # a settings file may hold bytes, as Flask allows
+        return value
+    key = layers.text("SECRET_KEY")
+    if key:
+        return key
+    path = data_dir / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def database_url(url: str, data_dir: Path) -> str:
+    """The SQLAlchemy URL of DATABASE_URL (psycopg 3 for PostgreSQL), SQLite by default."""
+    if not url:
+        # store the database in the instance's data folder, which builds never touch
+        return f"sqlite:///{data_dir / 'portal.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
