@@ -114,10 +114,15 @@ def _theme_blocks(path: Path, theme: Path, seen: frozenset[Path] = frozenset()) 
     tree = _ENV.parse(path.read_text(encoding="utf-8"))
     names = {block.name for block in tree.find_all(nodes.Block)}
     extends = tree.find(nodes.Extends)
-    if extends is not None and isinstance(extends.template, nodes.Const):
-        wanted = str(extends.template.value).removeprefix(PREFIX)
-        names |= _theme_blocks(theme / wanted, theme, seen | {path})
+    for parent in _names_in(extends.template) if extends is not None else ():
+        names |= _theme_blocks(theme / parent.removeprefix(PREFIX), theme, seen | {path})
     return names
+
+
+def _names_in(expression: nodes.Expr) -> list[str]:
+    # errors/error.html extends one of three layouts by a condition: any of them may be it
+    consts = [expression, *expression.find_all(nodes.Const)]
+    return [c.value for c in consts if isinstance(c, nodes.Const) and isinstance(c.value, str)]
 
 
 def _theme_names(theme: Path) -> list[str]:

@@ -398,6 +398,7 @@ def test_template_overrides_are_checked(check, tmp_path):
     folder = tmp_path / "overrides"
     (folder / "auth").mkdir(parents=True)
     (folder / "theme").mkdir()
+    (folder / "errors").mkdir()
     files = {
         "footer.html": '{% extends "footer.html" %}\n{% block extra %}CNPJ{% endblock %}\n',
         "layout.html": ('{% extends "theme/layout.html" %}\n{% block head %}{% endblock %}\n'
@@ -408,6 +409,9 @@ def test_template_overrides_are_checked(check, tmp_path):
         "auth/login.html": '{% extends "theme/auth/login.html" %}\n',
         "theme/footer.html": "<footer></footer>\n",
         "error.html": "{% trans %}Sorry{% endtrans %} {{ _('Sorry') }}\n",  # the portal's tags
+        # the error page extends one of three layouts: a block of any of them is fine
+        "errors/error.html": ('{% extends "theme/errors/error.html" %}\n'
+                              "{% block head %}{% endblock %}\n"),
     }
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
