@@ -21,11 +21,15 @@ class EmailError(ValueError):
     """An address the portal refuses; the message (English) says why, for the CLI and import."""
 
 
+class EmailTooLong(EmailError):
+    """Longer than any address SMTP carries (the message does not repeat the value)."""
+
+
 def normalise_email(value: str) -> str:
     """The address as stored (trimmed, lower-cased); EmailError when it is not one."""
     address = value.strip()
     if len(address) > MAX_LENGTH:  # before the parser: say the rule, not its symptom
-        raise EmailError(f"longer than {MAX_LENGTH} characters")
+        raise EmailTooLong(f"longer than {MAX_LENGTH} characters")
     try:
         email_validator.validate_email(address, **OPTIONS)
     except email_validator.EmailNotValidError:
