@@ -161,13 +161,11 @@ def test_no_request_talks_to_smtp_and_all_is_delivered_later(desk, monkeypatch, 
     monkeypatch.setattr(smtplib, "SMTP_SSL", forbidden)
     client = login(desk, "client@example.com")
     staff = login(desk, "staff@example.com")
-    started = time.monotonic()
     protocol = open_leak(client)
     page = f"/staff/tickets/{protocol}"
     submit(staff, f"{page}/reply", {"body": "On our way"}, page=page)
     submit(client, f"/tickets/{protocol}/reply", {"body": "Thanks"}, page=f"/tickets/{protocol}")
     submit(desk.test_client(), "/forgot", {"identifier": "client@example.com"})
-    assert time.monotonic() - started < 5  # no request waited for a mail server
     queued = rows(desk)
     # receipt, new ticket x2 (staff, admin), staff reply, client reply x2, reset link
     assert len(queued) == 7
