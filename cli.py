@@ -19,7 +19,44 @@ def _demo_tenant() -> Path:
     return data_folder("tenants") / "aurora" / "tenant.yaml"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class PortalCLI(click.Group):
+    """The portal's own commands, then each module's (found through the module registry).
+
+    Module commands are looked up only for a name that is not the portal's own (and for
+    --help), so `portal validate` and `portal build` never import Flask.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_module_commands()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or _module_commands().get(name)
+
+
+def _module_commands() -> dict[str, click.Command]:
+    """Every registered module's commands (Manifest.commands), each taking INSTANCE first."""
+    from runtime.modules import manifests
+
+    return {command.name: _on_instance(command) for manifest in manifests().values()
+            for command in manifest.commands}
+
+
+def _on_instance(command: click.Command) -> click.Command:
+    """`portal NAME INSTANCE ...`: the module's command, run inside the instance's app."""
+    from runtime.modules import INSTANCE
+
+    def run(instance: str, **kwargs) -> None:
+        ctx = click.get_current_context()
+        ctx.meta[INSTANCE] = instance
+        with _instance(instance):
+            ctx.invoke(command.callback, **kwargs)
+
+    instance = click.Argument(["instance"], type=click.Path(exists=True, file_okay=False))
+    return click.Command(command.name, callback=run, params=[instance, *command.params],
+                         help=command.help, short_help=command.short_help)
+
+
+@click.group(cls=PortalCLI, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="portal-generator")
 def main() -> None:
     """Build one themed customer portal per tenant file."""
@@ -169,7 +206,8 @@ def _upgrade(app) -> None:
 
     with app.app_context():
         try:
-            upgrade(directory=app.extensions["migrate"].directory)
+            # "heads": the core's revisions and each module's branch
+            upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         except sqlalchemy.exc.OperationalError as exc:
             raise click.ClickException(f"cannot reach the database: {exc.orig}") from None
 
@@ -248,34 +286,6 @@ def users_invite(instance: str, all_new: bool, emails: tuple[str, ...]) -> None:
             send_first_access(user)
         db.session.commit()
     click.echo(f"queued {len(targets)} first-access link(s) for the outbox worker")
-
-
-@main.command("import")
-@click.argument("instance", type=click.Path(exists=True, file_okay=False))
-@click.argument("folder", type=click.Path(file_okay=False))
-@click.option("--dry-run", is_flag=True, help="Check and count; change nothing.")
-def import_erp(instance: str, folder: str, dry_run: bool) -> None:
-    """Import an ERP export (customers, developments, units, contracts, contract_parties)."""
-    from runtime.erp.importer import run
-
-    with _instance(instance):
-        report = run(Path(folder), dry_run=dry_run)
-    if report.errors:
-        for line in report.errors:
-            click.echo(line, err=True)
-        raise click.ClickException(f"{len(report.errors)} problem(s); nothing was imported")
-    click.echo("would change (dry run):" if dry_run else "imported:")
-    for table, counts in report.counts.items():
-        kept = (f" {counts['kept']:>7} kept (changed in the portal)" if counts["kept"]
-                else "")
-        click.echo(f"  {table:<17} {counts['created']:>7} created {counts['updated']:>7} "
-                   f"updated {counts['unchanged']:>7} unchanged{kept}")
-    if report.counts.get("customers", {}).get("kept") and not dry_run:
-        click.echo(f"changes made in the portal were kept; list them for the ERP with: "
-                   f"portal export changes {instance}")
-    if report.new_customers and not dry_run:
-        click.echo(f"{len(report.new_customers)} new customer(s): send their first-access "
-                   f"links with: portal users invite {instance} --all-new")
 
 
 @main.group()

@@ -101,9 +101,7 @@ def _wire(app: Flask, release: Path) -> None:
     from . import i18n, inputs, releases, security, sessions, templating, throttle, views
     from .auth import bp as auth_bp
     from .erp import models as _erp_models  # noqa: F401  (tables every module may join)
-    from .modules import register_modules
-    from .modules.construction import models as _construction  # noqa: F401
-    from .modules.documents import models as _documents  # noqa: F401
+    from .modules import register_modules  # every registered module's tables, too
     from .staff import bp as staff_bp
 
     db.init_app(app)

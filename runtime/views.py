@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from .brdocs import format_document
 from .extensions import db
 from .menu import build_menu, menu_html
+from .modules import parts
 
 SOCIAL_ICONS = {"facebook": "facebook", "instagram": "instagram", "linkedin": "linkedin",
                 "youtube": "youtube", "x": "twitter-x", "tiktok": "tiktok",
@@ -51,6 +52,7 @@ def _context() -> dict:
             "portal_views": current_app.view_functions,
             "staff_links": [link for m in portal.modules.values()
                             for link in m.staff_links],
+            "portal_parts": parts,
         }
     return context
 
@@ -88,51 +90,9 @@ def home():
     if current_user.is_staff:
         return redirect(url_for("staff.dashboard"))
     portal = current_app.extensions["portal"]
-    latest = []
-    if "notices" in current_app.extensions["portal"].modules:
-        from .modules.notices.models import visible_now
-
-        latest = db.session.scalars(visible_now().limit(3)).all()
-    return render_template("home.html", banners=portal["branding"]["banners"], latest=latest,
-                           waiting=_waiting_on_client(), progress=_progress())
-
-
-def _waiting_on_client() -> int | None:
-    """How many of the client's tickets wait for them (feedback or approval)."""
-    if "tickets" not in current_app.extensions["portal"].modules:
-        return None
-    from sqlalchemy import func, select
-
-    from .modules.tickets.models import FILTERS, Ticket
-
-    return db.session.scalar(select(func.count(Ticket.id)).where(
-        Ticket.client_id == current_user.id, Ticket.status.in_(FILTERS["my_action"])))
-
-
-def _progress():
-    """The latest construction update of each development the user follows (one query)."""
-    if "construction" not in current_app.extensions["portal"].modules:
-        return []
-    from sqlalchemy import func, select
-
-    from .erp.models import Development
-    from .erp.scope import scope_of
-    from .modules.construction.models import ConstructionUpdate
-
-    ids = scope_of(current_user).development_ids
-    if not ids:
-        return []
-    newest = (select(ConstructionUpdate.development_id,
-                     func.max(ConstructionUpdate.reported_on).label("day"))
-              .where(ConstructionUpdate.development_id.in_(ids))
-              .group_by(ConstructionUpdate.development_id).subquery())
-    return db.session.execute(
-        select(Development.id, Development.name, ConstructionUpdate.overall,
-               ConstructionUpdate.reported_on)
-        .join(newest, newest.c.development_id == Development.id)
-        .join(ConstructionUpdate, (ConstructionUpdate.development_id == Development.id)
-              & (ConstructionUpdate.reported_on == newest.c.day))
-        .order_by(Development.name)).all()
+    # the core names no module: each enabled one adds its own cards and sections
+    return render_template("home.html", banners=portal["branding"]["banners"],
+                           cards=parts("home.cards"), sections=parts("home.sections"))
 
 
 def healthz():

@@ -124,7 +124,7 @@ def make_app(instance: Path, db_url: str | None = None, **config):
         if db.engine.dialect.name == "postgresql":  # start every test from an empty schema
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
     return app
 
 

@@ -1,17 +1,48 @@
-"""Portal modules: one blueprint package each, registered only when the tenant enables it.
+"""Portal modules: one folder each, named only here, registered when the tenant enables it.
 
-A new module is one new folder plus one line in REGISTRY.
+A new module is one new folder plus one line in REGISTRY. Its manifest declares all the
+core needs from it (see docs/architecture.md): the core loops over manifests and never
+names a module.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, Flask
+from blinker import ANY, NamedSignal
+from flask import Blueprint, Flask, current_app
+
+# One line per module: its name (the key under `modules:` in a tenant file, when it has a
+# schema fragment) and the package holding its manifest (`package:attribute` when a package
+# holds two). Home cards, staff links and demo seeds follow this order.
+REGISTRY: dict[str, str] = {
+    "notices": "runtime.modules.notices",
+    "faq": "runtime.modules.faq",
+    "pages": "runtime.modules.pages",
+    "tickets": "runtime.modules.tickets",
+    "service": "runtime.modules.tickets:desk",
+    "finance": "runtime.modules.finance",
+    "profile": "runtime.modules.profile",
+    "unit": "runtime.modules.unit",
+    "contracts": "runtime.modules.contracts",
+    "construction": "runtime.modules.construction",
+    "documents": "runtime.modules.documents",
+    "property": "runtime.modules.property",
+}
+
+
+# click's ctx.meta key of the INSTANCE argument the portal CLI gives every module command
+INSTANCE = "portal.instance"
 
 
 @dataclass(frozen=True)
 class StaffLink:
+    """An entry of the staff console's menu (and of its overview's buttons)."""
+
     label: str  # a lazy_gettext string
     endpoint: str
     icon: str
@@ -22,48 +53,175 @@ class StaffLink:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A template partial a module adds to a named place of a core (or another) screen.
+
+    `context(**args)` returns the partial's data (as `part.data`), or None to add nothing;
+    without it the partial is always included. Places: "home.cards" and "home.sections"
+    (the client's home page), "banner" and "user_menu" (every client page),
+    "staff.account" (an account in the staff console; args: user), "staff.development"
+    (a development in the staff console; args: development).
+    """
+
+    place: str
+    template: str
+    context: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True)
+class Included:
+    """A part ready for `{% include part.template %}`, its data in `part.data`."""
+
+    template: str
+    data: Any
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A receiver a module connects to a signal another part of the portal sends."""
+
+    signal: NamedSignal
+    receiver: Callable[..., Any]
+    sender: Any = ANY
+
+
+@dataclass(frozen=True)
 class Manifest:
-    """What create_app needs to know of a module."""
+    """What the core needs to know of a module; see docs/architecture.md for each field."""
 
     name: str
     blueprint: Blueprint
-    endpoint: str | None  # where its menu entry points
-    staff_links: tuple[StaffLink, ...] = field(default_factory=tuple)
+    endpoint: str | None = None  # where its menu entry points
+    staff_links: tuple[StaffLink, ...] = ()
+    parts: tuple[Part, ...] = ()
+    # on although the tenant does not list it under `modules:`, e.g. when it has pages
+    enabled_when: Callable[[Mapping[str, Any]], bool] | None = None
+    requires: tuple[str, ...] = ()  # modules switched on with this one
+    handlers: tuple[Handler, ...] = ()
+    seed: Callable[[Any], None] | None = None  # demo content; receives runtime.demo.Demo
+    migrations: Path | None = None  # its Alembic versions folder (a branch named after it)
+
+    @property
+    def commands(self) -> Iterable:
+        """Its click commands (blueprint.cli): `portal NAME INSTANCE ...` in the CLI."""
+        return self.blueprint.cli.commands.values()
 
 
-def _registry() -> dict[str, Manifest]:
-    from .construction import manifest as construction
-    from .contracts import manifest as contracts
-    from .documents import manifest as documents
-    from .faq import manifest as faq
-    from .finance import manifest as finance
-    from .notices import manifest as notices
-    from .pages import manifest as pages
-    from .profile import manifest as profile
-    from .property import manifest as property_
-    from .tickets import manifest as tickets
-    from .tickets import service_manifest as service
-    from .unit import manifest as unit
+def load(entry: str) -> Manifest:
+    """The manifest a REGISTRY entry names: `package` (its `manifest`) or `package:attr`."""
+    package, _, attribute = entry.partition(":")
+    return getattr(importlib.import_module(package), attribute or "manifest")
 
-    return {m.name: m for m in (notices, faq, pages, tickets, service, finance, profile, unit,
-                                contracts, construction, documents, property_)}
+
+def manifests() -> dict[str, Manifest]:
+    """Every registered module's manifest, by name, in REGISTRY order."""
+    return {name: load(entry) for name, entry in REGISTRY.items()}
+
+
+def _registry() -> dict[str, Manifest]:  # the name older tests use
+    return manifests()
+
+
+def resolve(portal: Mapping[str, Any], registry: Mapping[str, Manifest]) -> list[Manifest]:
+    """The modules an instance runs, in REGISTRY order: listed, on by a predicate, or required."""
+    listed = set(portal["modules"])
+    wanted = [m.name for m in registry.values()
+              if m.name in listed or (m.enabled_when is not None and m.enabled_when(portal))]
+    closed: list[str] = []
+
+    def visit(name: str, chain: tuple[str, ...]) -> None:
+        if name in closed:
+            return
+        if name in chain:
+            raise RuntimeError(f"modules require each other in a loop: {' -> '.join(chain)}")
+        if name not in registry:
+            raise RuntimeError(f"module {chain[-1]} requires {name}, which is not registered")
+        for required in registry[name].requires:
+            visit(required, (*chain, name))
+        closed.append(name)
+
+    for name in wanted:
+        visit(name, ())
+    return [m for m in registry.values() if m.name in closed]
 
 
 def register_modules(app: Flask) -> None:
-    """Register the blueprints of the modules the tenant enables (and pages, when used)."""
+    """Register the blueprints, handlers and migrations of the modules the instance runs."""
     portal = app.extensions["portal"]
-    registry = _registry()
-    enabled = [name for name in portal["modules"] if name in registry]
-    if portal["pages"]:
-        enabled.append("pages")
-    if portal["divisions"]:  # the contact tree and the staff desk
-        enabled.append("service")
-    if {"unit", "contracts", "construction", "documents"} & set(portal["modules"]):
-        enabled.append("property")  # developments in the staff console, viewing as a client
+    registry = manifests()
     missing = [name for name in portal["modules"] if name not in registry]
     if missing:
         app.logger.info("modules without screens in this release: %s", ", ".join(missing))
-    manifests = [registry[name] for name in enabled]
-    for manifest in manifests:
-        app.register_blueprint(manifest.blueprint)
-    app.extensions["portal"].modules = {m.name: m for m in manifests}
+    enabled = resolve(portal, registry)
+    for manifest in enabled:
+        app.register_blueprint(manifest.blueprint, cli_group=None)
+        for handler in manifest.handlers:
+            _connect(manifest.name, handler)
+    portal.modules = {m.name: m for m in enabled}
+    # every registered module's tables exist, enabled or not: switching one on later needs
+    # no migration, and the models and migrations are checked as one whole
+    portal.migrations = [m.migrations for m in registry.values() if m.migrations is not None]
+    _init_migrations()
+
+
+_connected: dict[tuple, Callable[..., Any]] = {}
+
+
+def _connect(module: str, handler: Handler) -> None:
+    """Connect a module's receiver once per process, acting only in apps that enable it."""
+    key = (id(handler.signal), handler.receiver, handler.sender, module)
+    if key in _connected:
+        return
+
+    def receiver(sender: Any, **kwargs: Any) -> Any:
+        if module in current_app.extensions["portal"].modules:
+            return handler.receiver(sender, **kwargs)
+        return None
+
+    receiver.portal_module = module  # type: ignore[attr-defined]
+    _connected[key] = receiver  # a strong reference: blinker keeps weak ones
+    handler.signal.connect(receiver, sender=handler.sender, weak=False)
+
+
+def handled(signal: NamedSignal, sender: Any) -> bool:
+    """Whether a module this app runs receives `signal` from `sender`."""
+    enabled = current_app.extensions["portal"].modules
+    return any(getattr(r, "portal_module", None) in enabled
+               for r in signal.receivers_for(sender))
+
+
+def enabled(name: str) -> bool:
+    """Whether the current app runs module `name` (for optional links between modules)."""
+    return name in current_app.extensions["portal"].modules
+
+
+def parts(place: str, **args: Any) -> list[Included]:
+    """The partials the enabled modules add to `place`, with their data, in module order."""
+    out = []
+    for manifest in current_app.extensions["portal"].modules.values():
+        for part in manifest.parts:
+            if part.place != place:
+                continue
+            data = part.context(**args) if part.context is not None else True
+            if data is not None and data is not False:
+                out.append(Included(part.template, data))
+    return out
+
+
+def _configure_migrations(config):
+    """Alembic sees the core's versions and every module's: one chain, a branch each."""
+    import os
+
+    folders = [Path(config.get_main_option("script_location")) / "versions",
+               *current_app.extensions["portal"].migrations]
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(str(f) for f in folders))
+    return config
+
+
+def _init_migrations() -> None:
+    """Teach Flask-Migrate the modules' version folders (once per process)."""
+    from ..extensions import migrate
+
+    if _configure_migrations not in migrate.configure_callbacks:
+        migrate.configure(_configure_migrations)

@@ -15,6 +15,7 @@ from ..erp import changes as erp_changes
 from ..extensions import db
 from ..inputs import page_arg
 from ..models import User
+from ..modules import parts
 from ..sessions import end_sessions
 from . import bp, staff_required
 from .forms import AccessEmailForm, ClientForm
@@ -137,20 +138,8 @@ def _client_page(user: User, form: ClientForm, status: int,
     if email_form is None and not user.email:
         email_form = AccessEmailForm(formdata=None, prefix="access")
     return render_template("staff/client_form.html", form=form, user=user,
-                           email_form=email_form, limits=_division_limits(user),
-                           syndic=_syndic_developments(user), units=_units_of(user)), status
-
-
-def _syndic_developments(user: User) -> dict | None:
-    if user.role != "syndic" or "property.staff_syndic_developments" not in \
-            current_app.view_functions:
-        return None
-    from ..erp.models import Development, SyndicDevelopment
-
-    chosen = set(db.session.scalars(select(SyndicDevelopment.development_id).where(
-        SyndicDevelopment.user_id == user.id)))
-    return {"developments": db.session.scalars(select(Development).order_by(
-        Development.name)).all(), "selected": chosen}
+                           email_form=email_form, units=_units_of(user),
+                           panels=parts("staff.account", user=user)), status
 
 
 def _units_of(user: User) -> list:
@@ -162,18 +151,6 @@ def _units_of(user: User) -> list:
         .join(ContractParty, ContractParty.contract_id == Contract.id)
         .join(Unit, Unit.id == Contract.unit_id).where(ContractParty.user_id == user.id)
         .order_by(Contract.number)).all()
-
-
-def _division_limits(user: User) -> dict | None:
-    """For an admin looking at a staff account: the divisions it may be limited to."""
-    if not (user.is_staff and current_user.role == "admin"
-            and "service.staff_divisions" in current_app.view_functions):
-        return None
-    from ..modules.tickets.service import staff_division_ids
-
-    divisions = [d for g in current_app.extensions["portal"]["divisions"]
-                 for d in g["divisions"]]
-    return {"divisions": divisions, "selected": staff_division_ids(user) or set()}
 
 
 @bp.post("/clients/<int:user_id>/invite")

@@ -27,4 +27,4 @@ def index():
     return render_template("contracts/index.html", contracts=contracts)
 
 
-manifest = Manifest("contracts", bp, "contracts.index")
+manifest = Manifest("contracts", bp, "contracts.index", requires=("property",))

@@ -9,8 +9,12 @@ from .. import Manifest, StaffLink
 
 bp = Blueprint("documents", __name__, template_folder="templates")
 
-from . import models, routes  # noqa: E402,F401
+from . import models, parts, routes  # noqa: E402,F401
 
-manifest = Manifest("documents", bp, "documents.index",
-                    (StaffLink(_l("Documents"), "documents.staff_list", "folder2-open",
-                               ("documents.staff_new", "documents.staff_document")),))
+manifest = Manifest(
+    "documents", bp, "documents.index",
+    staff_links=(StaffLink(_l("Documents"), "documents.staff_list", "folder2-open",
+                           ("documents.staff_new", "documents.staff_document")),),
+    requires=("property",),
+    seed=parts.seed,
+)

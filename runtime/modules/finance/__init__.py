@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from ...erp.scope import unit_placeholders
 from .. import Manifest
+from ..tickets import api as desk
 
 bp = Blueprint("finance", __name__, template_folder="templates")
 
@@ -49,15 +50,12 @@ def index():
 @login_required
 def request_item(item_id: str):
     """A finance request opens a ticket in the division the tenant chose for it."""
-    from ..tickets import service
-    from ..tickets.contact import submit_request
-
     item = next((i for i in _items() if i["id"] == item_id and "ticket" in i), None)
     if item is None:
         abort(404)
-    division = service.division(item["ticket"]["division"])
-    request_spec = service.request_type(item["ticket"]["division"], item["ticket"]["request"])
-    return submit_request(division, request_spec, origin=f"finance:{item_id}",
+    division = desk.division(item["ticket"]["division"])
+    request_spec = desk.request_type(item["ticket"]["division"], item["ticket"]["request"])
+    return desk.submit_request(division, request_spec, origin=f"finance:{item_id}",
                           template="finance/request.html", item=item)
 
 

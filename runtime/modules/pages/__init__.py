@@ -48,4 +48,5 @@ def _label(nodes: list[dict], slug: str) -> str | None:
     return None
 
 
-manifest = Manifest("pages", bp, None)
+# on when menu nodes name Markdown pages (the tenant does not list it under modules)
+manifest = Manifest("pages", bp, enabled_when=lambda portal: bool(portal["pages"]))

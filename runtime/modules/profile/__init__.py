@@ -13,7 +13,8 @@ from ...brdocs import format_document
 from ...emails import EmailAddress
 from ...extensions import db
 from ...inputs import PortalForm
-from .. import Manifest
+from .. import Handler, Manifest, Part
+from ..tickets import api as desk
 
 bp = Blueprint("profile", __name__, template_folder="templates")
 LABELS = {"name": _l("Full name"), "email": _l("E-mail"), "phone": _l("Phone"),
@@ -36,8 +37,6 @@ def _settings() -> dict:
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def index():
-    from ..tickets import service
-
     editable = _settings()["editable"]
     form = ProfileForm(obj=current_user)
     for name in ("name", "email", "phone", "address"):
@@ -58,9 +57,9 @@ def index():
         ref = _settings()["change_request"]
         lines = [f"{c['label']}: {c['value']['old'] or '—'} → {c['value']['new'] or '—'}"
                  for c in changes]
-        ticket = service.open_ticket(current_user, ref["division"], ref["request"],
-                                     description="\n".join(lines), answers=changes, files={},
-                                     origin="profile")
+        ticket = desk.open_ticket(current_user, ref["division"], ref["request"],
+                                  description="\n".join(lines), answers=changes, files={},
+                                  origin="profile")
         db.session.commit()
         flash(_("We received your request (protocol %(protocol)s). Your data changes once our "
                 "team approves it.", protocol=ticket.protocol), "success")
@@ -74,13 +73,13 @@ def index():
 
 def _pending():
     """The client's open change requests, shown so they do not ask twice."""
-    from sqlalchemy import select
-
-    from ..tickets.models import OPEN, Ticket
-
-    return db.session.scalars(select(Ticket).where(
-        Ticket.client_id == current_user.id, Ticket.origin == "profile",
-        Ticket.status.in_(OPEN)).order_by(Ticket.created_at.desc())).all()
+    return desk.open_requests(current_user, "profile")
 
 
-manifest = Manifest("profile", bp, "profile.index")
+from .changes import apply_ticket  # noqa: E402
+
+manifest = Manifest(
+    "profile", bp, "profile.index",
+    parts=(Part("user_menu", "profile/_user_menu.html"),),
+    # staff approving a change request apply it to the account (the desk sends the signal)
+    handlers=(Handler(desk.apply_requested, apply_ticket, sender="profile"),))

@@ -7,13 +7,18 @@ from flask_babel import gettext as _
 from ...accounts import email_taken
 from ...erp import changes as erp_changes
 from ...models import User
+from ..tickets.api import ApplyRefused
 
 EDITABLE = ("name", "email", "phone", "address")
 REQUIRED = ("name", "email")  # the others may be cleared
 
 
-class ChangeRefused(ValueError):
-    """A change that cannot be applied; the message is for the staff member."""
+ChangeRefused = ApplyRefused  # the desk shows its message to the staff member
+
+
+def apply_ticket(_origin: str, *, ticket, client: User, by: User) -> list[str]:
+    """The desk's apply_requested signal for a profile ticket: apply what it asks."""
+    return apply_requested(client, ticket.answers, by)
 
 
 def apply_requested(client: User, answers: list[dict], by: User) -> list[str]:

@@ -1,6 +1,7 @@
-"""Staff side of "my property": developments, syndic assignments, viewing as a client.
+"""Staff side of "my property": developments, syndic assignments, viewing as a client; and
+the ERP import (`portal import`) that fills the property data every such module reads.
 
-Registered whenever the tenant enables unit, contracts, construction or documents.
+Switched on by the modules that require it (unit, contracts, construction, documents).
 """
 
 from __future__ import annotations
@@ -8,12 +9,18 @@ from __future__ import annotations
 from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
-from .. import Manifest, StaffLink
+from .. import Manifest, Part, StaffLink
 
 bp = Blueprint("property", __name__, template_folder="templates")
 
-from . import routes, view_as  # noqa: E402,F401
+from . import commands, parts, routes, view_as  # noqa: E402,F401
 
-manifest = Manifest("property", bp, None, (
-    StaffLink(_l("Developments"), "property.staff_developments", "building",
-              ("property.staff_development", "construction.staff_new_update")),))
+manifest = Manifest(
+    "property", bp,
+    staff_links=(StaffLink(_l("Developments"), "property.staff_developments", "building",
+                           ("property.staff_development", "construction.staff_new_update")),),
+    parts=(Part("banner", "property/_view_as_banner.html", parts.viewing_as),
+           Part("staff.account", "property/_account_view_as.html", parts.view_as_button),
+           Part("staff.account", "property/_account_syndic.html", parts.syndic_developments)),
+    seed=parts.seed,
+)

@@ -16,6 +16,7 @@ from ...extensions import db
 from ...inputs import PortalForm, whole_number
 from ...models import User
 from ...staff import staff_required
+from .. import parts
 from . import bp
 
 
@@ -38,8 +39,6 @@ def staff_developments():
 @bp.route("/staff/developments/<int:development_id>", methods=["GET", "POST"])
 @staff_required
 def staff_development(development_id: int):
-    from ..construction.models import ConstructionUpdate
-
     dev = db.get_or_404(Development, development_id)
     form = DevelopmentForm()
     if request.method == "GET":
@@ -61,12 +60,10 @@ def staff_development(development_id: int):
             db.session.commit()
             flash(_("Development saved."), "success")
             return redirect(url_for("property.staff_development", development_id=dev.id))
-    updates = db.session.scalars(select(ConstructionUpdate).where(
-        ConstructionUpdate.development_id == dev.id)
-        .order_by(ConstructionUpdate.reported_on.desc()).limit(20)).all()
     status = 400 if request.method == "POST" else 200
     return render_template("property/staff_development.html", form=form, development=dev,
-                           updates=updates, today=date.today()), status
+                           panels=parts("staff.development", development=dev),
+                           today=date.today()), status
 
 
 @bp.post("/staff/accounts/<int:user_id>/developments")

@@ -55,7 +55,7 @@ def _swap_user() -> None:
 @bp.app_template_global()
 def may_view_as(viewer: User) -> bool:
     """Whether `viewer` may see everything a client sees: admins, staff without limits."""
-    from ..tickets.service import staff_division_ids
+    from ..tickets.api import staff_division_ids
 
     if viewer.role == "admin":
         return True

@@ -63,4 +63,4 @@ def development_photo(development_id: int):
     return response
 
 
-manifest = Manifest("unit", bp, "unit.index")
+manifest = Manifest("unit", bp, "unit.index", requires=("property",))

@@ -1,0 +1,52 @@
+"""What "my property" adds to core screens: account panels, the view-as banner, demo data."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_login import current_user
+from sqlalchemy import select
+
+from ... import richtext, uploads
+from ...erp.models import Development, SyndicDevelopment
+from ...extensions import db
+from ...models import User
+from .view_as import may_view_as
+
+
+def view_as_button(user: User) -> bool | None:
+    """Offer to view the portal as this client, to staff who may."""
+    if user.role in ("client", "syndic") and user.active and may_view_as(current_user):
+        return True
+    return None
+
+
+def syndic_developments(user: User) -> dict | None:
+    """The developments a building manager looks after, to choose from all of them."""
+    if user.role != "syndic":
+        return None
+    chosen = set(db.session.scalars(select(SyndicDevelopment.development_id).where(
+        SyndicDevelopment.user_id == user.id)))
+    return {"developments": db.session.scalars(select(Development).order_by(
+        Development.name)).all(), "selected": chosen}
+
+
+def viewing_as() -> User | None:
+    """The staff member viewing the portal as the current client, for the banner."""
+    return getattr(g, "view_as_by", None)
+
+
+def seed(demo) -> None:
+    """What staff add to the imported developments: text, a photo, a syndic (once)."""
+    jardins = demo.development("JAR")
+    if jardins is None or jardins.description_html:
+        return
+    jardins.description_html = richtext.clean(
+        "<p>O <strong>Residencial Jardins</strong> tem duas torres de 12 andares, lazer completo "
+        "e 40% da área do terreno em jardins.</p><ul><li>Piscina adulto e infantil</li>"
+        "<li>Salão de festas e espaço gourmet</li><li>Bicicletário e pet place</li></ul>")
+    jardins.photo = uploads.save_image(demo.upload(demo.picture(1, (11, 79, 138)), "JPEG",
+                                                   "jardins.jpg", "image/jpeg"),
+                                       "developments").name
+    db.session.add(SyndicDevelopment(user_id=demo.users["syndic"].id,
+                                     development_id=jardins.id))
+    db.session.commit()
