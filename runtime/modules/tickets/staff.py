@@ -16,14 +16,13 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
-from ... import uploads
 from ...extensions import db
 from ...i18n import to_local, to_utc
 from ...inputs import page_arg
 from ...models import User, utcnow
 from ...staff import staff_required
 from .. import handled
-from . import api, service, service_bp, sla
+from . import api, attachments, service, service_bp, sla
 from .client import send_attachment
 from .forms import AssignForm, ExportForm, StaffMoveForm, StaffReplyForm
 from .models import (
@@ -139,8 +138,8 @@ def staff_reply(protocol: str):
     form = StaffReplyForm()
     if form.validate_on_submit():
         try:
-            files = uploads.read(request.files.getlist("files"))
-        except uploads.UploadError as exc:
+            files = attachments.read(request.files.getlist("files"))
+        except attachments.AttachmentError as exc:
             form.files.errors = [str(exc)]
         else:
             service.staff_reply(ticket, current_user, form.body.data, files,
