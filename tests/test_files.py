@@ -243,14 +243,14 @@ def test_html_or_svg_under_any_name_is_refused(people):  # noqa: F811
         "f_photos": (io.BytesIO(svg), "plan.png")}, content_type="multipart/form-data")
     assert "plan.png is not an accepted file (JPEG, PNG)." in response.get_data(as_text=True)
     # even a tenant whose file field accepts them never gets active content
-    from runtime.modules.tickets import attachments
+    from runtime import uploads
 
     accept = ("text/html", "text/*", "image/svg+xml", "application/xml")
     with people.test_request_context():
         for data, name in ((html, "page.html"), (svg, "logo.svg"),
                            (b'<?xml version="1.0"?><a/>', "data.xml")):
-            with pytest.raises(attachments.AttachmentError, match="not an accepted file"):
-                attachments.read([FileStorage(io.BytesIO(data), name)], accept)
+            with pytest.raises(uploads.UploadError, match="not an accepted file"):
+                uploads.read([FileStorage(io.BytesIO(data), name)], accept)
 
 
 def test_download_names_are_safe_and_keep_their_accents(people):  # noqa: F811
@@ -275,13 +275,13 @@ def test_download_names_are_safe_and_keep_their_accents(people):  # noqa: F811
 def test_files_kept_before_these_checks_are_never_rendered(people):  # noqa: F811
     client = login(people, "client@example.com")
     protocol = open_leak(client)
+    from runtime import uploads
     from runtime.extensions import db
     from runtime.models import User
-    from runtime.modules.tickets import attachments
     from runtime.modules.tickets.models import Ticket, TicketAttachment
 
     with people.test_request_context():
-        attachments.path_of("old").write_bytes(b"<html><script>alert(1)</script></html>")
+        uploads.path_of("tickets", "old").write_bytes(b"<html><script>alert(1)</script></html>")
         ticket = db.session.scalar(db.select(Ticket).where(Ticket.protocol == protocol))
         author = db.session.scalar(db.select(User.id).where(User.email == "client@example.com"))
         db.session.add(TicketAttachment(ticket_id=ticket.id, filename="evil.html",

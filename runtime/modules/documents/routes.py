@@ -9,17 +9,20 @@ from wtforms import MultipleFileField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from ... import uploads
 from ...erp.models import Contract, Development, Unit
 from ...erp.scope import scope_of
 from ...extensions import db
 from ...inputs import PortalForm, int_arg
 from ...staff import staff_required
-from ..tickets import attachments
 from . import bp, picker
 from .models import SCOPES, Document, DocumentCategory, DocumentVersion
 
-INLINE = attachments.INLINE
-DOCUMENT_TYPES = (*attachments.DEFAULT_TYPES,)
+INLINE = uploads.INLINE
+DOCUMENT_TYPES = (*uploads.DEFAULT_TYPES,)
+# documents have always been stored in the folder of ticket attachments; moving them
+# would orphan the files of every existing instance
+FILES = "tickets"
 
 
 def categories(active_only: bool = True) -> list[DocumentCategory]:
@@ -105,8 +108,8 @@ def file(document_id: int):
 
 def _send(version: DocumentVersion, download: bool):
     # a PDF shown in the page's frame is sandboxed: its scripts never run as the portal
-    return attachments.send(version.stored_name, version.mimetype, version.filename,
-                            download=download)
+    return uploads.send(FILES, version.stored_name, version.mimetype, version.filename,
+                        download=download)
 
 
 # -- staff -------------------------------------------------------------------------------
@@ -161,8 +164,8 @@ def staff_categories():
 
 
 def _store(upload) -> DocumentVersion:
-    [incoming] = attachments.read([upload], DOCUMENT_TYPES)
-    stored, filename = attachments.store(incoming)
+    [incoming] = uploads.read([upload], DOCUMENT_TYPES)
+    stored, filename = uploads.store(incoming, FILES)
     return DocumentVersion(stored_name=stored, filename=filename, mimetype=incoming.mimetype,
                            size=len(incoming.data), uploaded_by_id=current_user.id)
 
@@ -176,10 +179,10 @@ def staff_new():
     choice = _chosen_target(form) if form.is_submitted() else picker.Choice()
     if valid and choice.target is not None:
         scope, target = choice.target.value.split(":")
-        uploads = [f for f in request.files.getlist("files") if f and f.filename]
+        sent = [f for f in request.files.getlist("files") if f and f.filename]
         try:
-            versions = [_store(f) for f in uploads]
-        except attachments.AttachmentError as exc:
+            versions = [_store(f) for f in sent]
+        except uploads.UploadError as exc:
             form.files.errors = [str(exc)]
         else:
             for version in versions:
@@ -217,7 +220,7 @@ def staff_document(document_id: int):
         if upload and upload.filename:
             try:
                 version = _store(upload)
-            except attachments.AttachmentError as exc:
+            except uploads.UploadError as exc:
                 error = str(exc)
             else:
                 version.document_id = document.id

@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, func, or_, select
 
+from ... import uploads
 from ...extensions import db
 from ...inputs import page_arg
 from ...models import utcnow
-from . import attachments, service, sla, tickets_bp
+from . import service, sla, tickets_bp
 from .forms import CancelForm, RateForm, RejectForm, ReplyForm
 from .models import FILTERS, Ticket, TicketAttachment, TicketMessage
 
@@ -129,9 +130,9 @@ def reply(protocol: str):
         try:
             used = db.session.scalar(select(func.coalesce(func.sum(TicketAttachment.size), 0))
                                      .where(TicketAttachment.ticket_id == ticket.id))
-            files = attachments.read(request.files.getlist("files"), already=used)
+            files = uploads.read(request.files.getlist("files"), already=used)
             service.client_reply(ticket, current_user, form.body.data, files)
-        except attachments.AttachmentError as exc:
+        except uploads.UploadError as exc:
             form.files.errors = [str(exc)]
         except service.TicketError as exc:
             return _refused(ticket, exc)
@@ -192,7 +193,8 @@ def rate(protocol: str):
 
 
 def send_attachment(attachment: TicketAttachment):
-    return attachments.send(attachment.stored_name, attachment.mimetype, attachment.filename)
+    return uploads.send(service.FILES, attachment.stored_name, attachment.mimetype,
+                        attachment.filename)
 
 
 @tickets_bp.get("/tickets/<protocol>/files/<int:file_id>")

@@ -6,8 +6,9 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ... import uploads
 from ...extensions import db
-from . import attachments, service, service_bp
+from . import service, service_bp
 from .fields import answers, field_name, request_form
 from .models import Ticket
 
@@ -36,16 +37,16 @@ def submit_request(division: dict, request_spec: dict, *, origin: str | None = N
         try:
             files, used = {}, 0
             for spec in file_specs:
-                uploads = request.files.getlist(field_name(spec["id"]))
+                sent = request.files.getlist(field_name(spec["id"]))
                 if not spec["multiple"]:
-                    uploads = uploads[:1]
-                incoming = attachments.read(uploads, spec.get("accept"), already=used)
+                    sent = sent[:1]
+                incoming = uploads.read(sent, spec.get("accept"), already=used)
                 if spec["required"] and not incoming:
-                    raise attachments.AttachmentError(
+                    raise uploads.UploadError(
                         _("%(label)s: attach at least one file.", label=spec["label"]))
                 used += sum(len(i.data) for i in incoming)
                 files[spec["id"]] = incoming
-        except attachments.AttachmentError as exc:
+        except uploads.UploadError as exc:
             error = str(exc)  # shown above the form; every other value is kept
         else:
             ticket = service.open_ticket(current_user, division["id"], request_spec["id"],
@@ -57,7 +58,7 @@ def submit_request(division: dict, request_spec: dict, *, origin: str | None = N
     status = 400 if request.method == "POST" else 200
     return render_template(template, form=form, error=error, division=division,
                            request_type=request_spec,
-                           field_name=field_name, file_types=attachments.type_list,
+                           field_name=field_name, file_types=uploads.type_list,
                            max_mb=current_app.config["PORTAL_UPLOAD_MAX_BYTES"] // 2**20,
                            **context), status
 

@@ -86,7 +86,7 @@ def _make_field(spec: dict):
     if kind == "checkbox":
         return BooleanField(validators=[_required_checkbox] if required else [], **kwargs)
     if kind == "file":
-        return MultipleFileField(**kwargs)  # checked from the content in attachments.py
+        return MultipleFileField(**kwargs)  # checked from the content in runtime/uploads.py
     if kind == "email":
         return EmailField(validators=[*presence, EmailAddress(), Length(max=254)], **kwargs)
     if kind == "phone":

@@ -13,10 +13,10 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-from ... import mail
+from ... import mail, uploads
 from ...extensions import db
 from ...models import User, utcnow
-from . import attachments, sla
+from . import sla
 from .models import OPEN, StaffDivision, Ticket, TicketAttachment, TicketEvent, TicketMessage
 from .protocol import next_protocol
 
@@ -30,6 +30,7 @@ STAFF_MOVES = {
     "finished": (),
     "cancelled": (),
 }
+FILES = "tickets"  # the upload folder of attachments (runtime/uploads.py)
 CLIENT_CAN_CANCEL = ("new", "awaiting_feedback")
 NEEDS_NOTE = ("awaiting_feedback", "resolved", "cancelled")
 
@@ -92,7 +93,7 @@ def _move(ticket: Ticket, to: str, actor: User | None, note: str | None, now: da
 def _attach(ticket: Ticket, files: list, author: User, *, message: TicketMessage | None = None,
             field_id: str | None = None, internal: bool = False) -> None:
     for incoming in files:
-        stored, filename = attachments.store(incoming)
+        stored, filename = uploads.store(incoming, FILES)
         db.session.add(TicketAttachment(
             ticket_id=ticket.id, message_id=message.id if message else None, field_id=field_id,
             filename=filename, stored_name=stored, mimetype=incoming.mimetype,
