@@ -22,7 +22,8 @@ from ...i18n import to_local, to_utc
 from ...inputs import page_arg
 from ...models import User, utcnow
 from ...staff import staff_required
-from . import service, service_bp, sla
+from .. import handled
+from . import api, service, service_bp, sla
 from .client import send_attachment
 from .forms import AssignForm, ExportForm, StaffMoveForm, StaffReplyForm
 from .models import (
@@ -115,7 +116,8 @@ def _staff_page(ticket: Ticket, **forms):
                            events=events, files=files, others=others, now=utcnow(), sla=sla,
                            label=service.staff_status_label, move_form=move, assign_form=assign,
                            reply_form=forms.pop("reply_form", None) or StaffReplyForm(),
-                           division_names=_division_names(), **forms), status
+                           division_names=_division_names(),
+                           can_apply=ticket.status in OPEN and applicable(ticket), **forms), status
 
 
 @service_bp.get("/staff/tickets/<protocol>")
@@ -191,19 +193,23 @@ def staff_take(protocol: str):
 @service_bp.post("/staff/tickets/<protocol>/apply-change")
 @staff_required
 def staff_apply_change(protocol: str):
-    """Apply a profile change the client asked for, then resolve the ticket."""
+    """Apply what the client asked for (the module that opened the ticket does), then resolve."""
     ticket = _staff_ticket(protocol)
-    if ticket.origin != "profile" or ticket.status not in OPEN:
+    if not (ticket.status in OPEN and applicable(ticket)):
         abort(400)
-    from ..profile.changes import ChangeRefused, apply_requested
-
-    try:  # recorded per field, so that the next ERP import does not revert it
-        apply_requested(db.session.get(User, ticket.client_id), ticket.answers, current_user)
-    except ChangeRefused as exc:
+    try:  # e.g. the profile module records the change so that ERP imports keep it
+        api.apply_requested.send(ticket.origin, ticket=ticket, by=current_user,
+                                 client=db.session.get(User, ticket.client_id))
+    except api.ApplyRefused as exc:
         flash(str(exc), "danger")
         return redirect(url_for("service.staff_ticket", protocol=ticket.protocol))
     service.staff_move(ticket, current_user, "resolved", _("Your data was updated."))
     return _saved(ticket, _("The client's data was updated."))
+
+
+def applicable(ticket: Ticket) -> bool:
+    """Whether a module this portal runs applies tickets of this one's origin."""
+    return ticket.origin is not None and handled(api.apply_requested, ticket.origin)
 
 
 @service_bp.get("/staff/tickets/<protocol>/files/<int:file_id>")
