@@ -28,5 +28,8 @@ def data_packages() -> Iterator[str]:
 setup(
     packages=[*find_namespace_packages(include=["generator*", "runtime*"]), *data_packages()],
     package_dir=DATA,
-    package_data={package: ["*"] for package in data_packages()},
+    # all package data is declared here: a pyproject.toml table would replace this one
+    package_data={"": ["*.json", "*.html", "*.po", "*.ini", "*.mako", "*.txt", "*.j2",  # any
+                       "*.css", "*.js"],
+                  **{package: ["*"] for package in data_packages()}},
 )
