@@ -152,9 +152,9 @@ def _next_steps(instance: Path) -> None:
 @main.command()
 def schema() -> None:
     """Print the tenant JSON Schema (for editors and CI)."""
-    from generator.schema import SCHEMA_PATH
+    from generator.schema import load_schema, render
 
-    click.echo(SCHEMA_PATH.read_text(encoding="utf-8"), nl=False)
+    click.echo(render(load_schema()), nl=False)
 
 
 @main.command()

@@ -10,19 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import colours, overrides, themes
+from . import colours, crosscheck, overrides, themes
+from .crosscheck import unique
 from .diagnostics import Diagnostic, TenantError, sort_diagnostics
 from .loader import Document, PathT, format_path, load
-from .schema import validator
+from .schema import load_schema, validator
 
 SECRET_KEYS = {"password", "passwd", "secret", "token", "api_key", "apikey", "access_key",
                "private_key", "client_secret", "access_token"}
-PLACEHOLDERS = ("{customer.id}", "{customer.document}", "{customer.email}", "{unit.code}",
-                "{contract.number}")
-PLACEHOLDER_ALIASES = {
-    "{customer.cpf}": ["{customer.document}"], "{customer.cnpj}": ["{customer.document}"],
-    "{cpf}": ["{customer.document}"], "{email}": ["{customer.email}"],
-}
 IMAGE_TYPES = {".svg", ".png", ".jpg", ".jpeg", ".webp", ".gif", ".ico"}
 LOGO_WARN_BYTES = 500 * 1024
 MAX_MENU_DEPTH = 3
@@ -320,23 +315,10 @@ def _dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _unique(ck: _Checker, items: list, base: PathT, key: str, what: str) -> None:
-    seen: dict[str, int] = {}
-    for i, item in enumerate(items):
-        ident = _dict(item).get(key)
-        if not isinstance(ident, str):
-            continue
-        if ident in seen:
-            ck.report((*base, i, key), f'{what} "{ident}" is used twice '
-                      f"(first at {format_path((*base, seen[ident]))})")
-        else:
-            seen[ident] = i
-
-
 def _service_tree(ck: _Checker) -> dict[str, dict[str, Any]]:
     """Check ids and fields; return {division id: {request id: request}}."""
     groups = _list(ck.get(("divisions",)))
-    _unique(ck, groups, ("divisions",), "group", "group id")
+    unique(ck, groups, ("divisions",), "group", "group id")
     tree: dict[str, dict[str, Any]] = {}
     first_at: dict[str, PathT] = {}
     for g, group in enumerate(groups):
@@ -352,13 +334,13 @@ def _service_tree(ck: _Checker) -> dict[str, dict[str, Any]]:
                     first_at[ident] = dpath
                     tree[ident] = {}
             requests = _list(_dict(division).get("requests"))
-            _unique(ck, requests, (*dpath, "requests"), "id", "request id")
+            unique(ck, requests, (*dpath, "requests"), "id", "request id")
             for r, request in enumerate(requests):
                 rpath: PathT = (*dpath, "requests", r)
                 if isinstance(ident, str) and isinstance(_dict(request).get("id"), str):
                     tree[ident].setdefault(request["id"], request)
                 fields = _list(_dict(request).get("fields"))
-                _unique(ck, fields, (*rpath, "fields"), "id", "field id")
+                unique(ck, fields, (*rpath, "fields"), "id", "field id")
                 for f, fdef in enumerate(fields):
                     _field(ck, _dict(fdef), (*rpath, "fields", f))
     return tree
@@ -386,53 +368,6 @@ def _is_num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _request_ref(ck: _Checker, path: PathT, tree: dict[str, dict[str, Any]]) -> None:
-    ref = ck.get(path)
-    if not isinstance(ref, dict):
-        return
-    division, request = ref.get("division"), ref.get("request")
-    if not isinstance(division, str) or not isinstance(request, str):
-        return
-    if division not in tree:
-        hint = did_you_mean(division, list(tree))
-        ck.report((*path, "division"), f'no division "{division}" in the service tree{hint}')
-    elif request not in tree[division]:
-        hint = did_you_mean(request, list(tree[division]))
-        ck.report((*path, "request"), f'division "{division}" has no request "{request}"{hint}')
-
-
-def _modules(ck: _Checker, tree: dict[str, dict[str, Any]]) -> None:
-    modules = _dict(ck.get(("modules",)))
-    items = _list(_dict(modules.get("finance")).get("items"))
-    _unique(ck, items, ("modules", "finance", "items"), "id", "finance item id")
-    for i, item in enumerate(items):
-        _request_ref(ck, ("modules", "finance", "items", i, "ticket"), tree)
-        url = _dict(item).get("url")
-        if isinstance(url, str):
-            _placeholders(ck, ("modules", "finance", "items", i, "url"), url)
-    profile = _dict(modules.get("profile"))
-    _request_ref(ck, ("modules", "profile", "change_request"), tree)
-    if profile.get("editable") and "change_request" not in profile:
-        ck.report(("modules", "profile"), "editable fields need a change_request "
-                  "(the division and request that a change opens)", at_key=True)
-    questions = _list(_dict(modules.get("survey")).get("questions"))
-    _unique(ck, questions, ("modules", "survey", "questions"), "id", "question id")
-    for i, q in enumerate(questions):
-        q = _dict(q)
-        if q.get("type") in ("choice", "multichoice") and "options" not in q:
-            ck.report(("modules", "survey", "questions", i),
-                      f"a {q['type']} question needs options")
-    scheduling = _dict(modules.get("scheduling"))
-    _unique(ck, _list(scheduling.get("types")), ("modules", "scheduling", "types"), "id",
-            "appointment type id")
-    hours = _dict(scheduling.get("hours"))
-    start, end = hours.get("start"), hours.get("end")
-    if isinstance(start, str) and isinstance(end, str) and re.fullmatch(r"\d\d:\d\d", start) \
-            and re.fullmatch(r"\d\d:\d\d", end) and start >= end:
-        ck.report(("modules", "scheduling", "hours", "end"),
-                  f"end ({end}) must be later than start ({start})")
-
-
 def _planned(ck: _Checker) -> None:
     """Warn at each module or switch the schema marks `x-planned`: it would do nothing yet.
 
@@ -450,15 +385,6 @@ def _planned(ck: _Checker) -> None:
             if sub.get("x-planned") and on:
                 ck.report((section, key), f"the {key} {what} is not available in this release "
                           "yet; it will have no effect", at_key=True, severity="warning")
-
-
-def _placeholders(ck: _Checker, path: PathT, url: str) -> None:
-    for found in re.findall(r"\{[^}]*\}", url):
-        if found not in PLACEHOLDERS:
-            close = PLACEHOLDER_ALIASES.get(found) or difflib.get_close_matches(
-                found, PLACEHOLDERS, n=1, cutoff=0.75)
-            hint = f'; did you mean "{close[0]}"?' if close else ""
-            ck.report(path, f"unknown placeholder {found}; use {', '.join(PLACEHOLDERS)}{hint}")
 
 
 def _menu(ck: _Checker, theme_name: str) -> None:
@@ -546,7 +472,7 @@ def check_document(doc: Document) -> list[Diagnostic]:
     if templates is not None:
         ck.out.extend(overrides.check(templates, themes.get(theme_name).folder / "templates"))
     tree = _service_tree(ck)
-    _modules(ck, tree)
+    crosscheck.check(ck, load_schema(), tree)  # the modules' x- keywords
     _planned(ck)
     _menu(ck, theme_name)
     return sort_diagnostics([*doc.warnings, *ck.out])

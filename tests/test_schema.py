@@ -8,7 +8,7 @@ from ruamel.yaml import YAML
 
 from cli import main
 from generator.resolve import _deref
-from generator.schema import SCHEMA_PATH, load_schema, validator
+from generator.schema import CORE_PATH, SCHEMA_PATH, assemble, load_schema, render, validator
 from tests.conftest import ROOT
 
 REFERENCE = ROOT / "tests" / "fixtures" / "reference" / "tenant-reference.yaml"
@@ -77,6 +77,23 @@ def test_every_key_of_the_reference_format_is_in_the_schema():
     assert missing == []
 
 
-def test_published_schema_file_is_the_source(tmp_path):
+def test_published_schema_file_is_the_assembly_of_core_and_module_fragments(runner):
+    """schemas/tenant.schema.json (editors) is exactly what the fragments assemble into.
+
+    After changing a fragment or the core: `portal schema > schemas/tenant.schema.json`.
+    """
     assert SCHEMA_PATH.parent.name == "schemas"
-    assert json.loads(SCHEMA_PATH.read_text()) == load_schema()
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == render(assemble())
+    assert runner.invoke(main, ["schema"]).output == SCHEMA_PATH.read_text(encoding="utf-8")
+
+
+def test_each_module_schema_lives_in_its_folder_and_the_menu_enum_lists_them():
+    modules = load_schema()["properties"]["modules"]["properties"]
+    folders = {p.parent.name for p in (ROOT / "runtime" / "modules").glob("*/schema.json")}
+    assert set(modules) == folders and {"notices", "finance", "vouchers"} <= folders
+    menu_module = load_schema()["$defs"]["menu_node"]["properties"]["module"]
+    assert menu_module["enum"] == list(modules)
+    core = json.loads(CORE_PATH.read_text(encoding="utf-8"))  # the core names no module
+    assert core["properties"]["modules"]["properties"] == {}
+    assert not any(name in CORE_PATH.read_text(encoding="utf-8") for name in
+                   ('"notices"', '"finance"', '"survey"'))
