@@ -46,9 +46,13 @@ def is_email(value: str) -> bool:
     return True
 
 
+# WTForms' own message for its Email validator, translated by WTForms' catalogue as before
+INVALID = "Invalid email address."
+
+
 class EmailAddress:
     """The WTForms validator of the rule, with WTForms' own translated message."""
 
     def __call__(self, form: Form, field: Field) -> None:
         if not isinstance(field.data, str) or not is_email(field.data):
-            raise ValidationError(field.gettext("Invalid email address."))
+            raise ValidationError(field.gettext(INVALID))
