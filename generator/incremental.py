@@ -31,7 +31,8 @@ def _signature(path: Path) -> list | None:
 
 @functools.cache
 def toolchain_fingerprint() -> str:
-    """Changes when the code, schema, themes, catalogues or vendored files change."""
+    """Changes when the code, schema (with module fragments), themes, catalogues or vendored
+    files change."""
     files: list[Path] = []
     for folder in (generator_folder(), data_folder("schemas"), data_folder("themes"),
                    runtime_folder("translations")):
@@ -39,6 +40,11 @@ def toolchain_fingerprint() -> str:
     for name in themes.available():
         theme = themes.get(name)
         files += [theme.vendor_source(item) for item in theme.vendor]
+    # the modules' schema fragments are part of the schema a tenant is validated against
+    from .schema import MODULE_FOLDERS
+
+    for folder in MODULE_FOLDERS:
+        files += list(folder.glob("*/schema.json"))
     digest = hashlib.sha256(__version__.encode())
     for path in sorted(files):
         digest.update(json.dumps(_signature(path)).encode())

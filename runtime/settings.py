@@ -135,6 +135,10 @@ def load(config: Config, instance: Path, password_env: str | None,
         # sessions and login counters live in Redis when it is set, else in the database
         PORTAL_REDIS_URL=layers.text("REDIS_URL") or None,
     )
+    # the whole request may carry a ticket's files plus its form: the per-file and per-ticket
+    # limits must answer first (with the form kept), not a bare 413 from Werkzeug
+    config["MAX_CONTENT_LENGTH"] = max(64 * MB, config["PORTAL_TICKET_MAX_BYTES"] + 16 * MB,
+                                       config["PORTAL_UPLOAD_MAX_BYTES"] + 16 * MB)
 
 
 def _secret_key(layers: _Layers, data_dir: Path) -> str | bytes:

@@ -146,3 +146,27 @@ def test_a_deleted_release_is_rebuilt(tenant_file, tmp_path):
     shutil.rmtree(first.instance)
     again = build(str(tenant_file), tmp_path / "out")
     assert again.changed and (again.instance / "release" / "config.json").is_file()
+
+
+def test_a_changed_module_schema_fragment_rebuilds_every_tenant(tenant_file, tmp_path,
+                                                                monkeypatch):
+    """A module's fragment is part of the schema: editing it must not leave stale builds."""
+    import shutil
+
+    from generator import incremental, schema
+
+    first = build(str(tenant_file), tmp_path / "out")
+    modules = tmp_path / "modules"
+    shutil.copytree(ROOT / "runtime" / "modules" / "faq", modules / "faq",
+                    ignore=shutil.ignore_patterns("*.py", "templates", "__pycache__"))
+    monkeypatch.setattr(schema, "MODULE_FOLDERS", [*schema.MODULE_FOLDERS, modules])
+    incremental.toolchain_fingerprint.cache_clear()
+    try:
+        parsed = []
+        original = build.__globals__["validate_file"]
+        monkeypatch.setattr("generator.build.validate_file",
+                            lambda file: parsed.append(file) or original(file))
+        again = build(str(tenant_file), tmp_path / "out")
+        assert parsed == [str(tenant_file)] and again.release == first.release
+    finally:
+        incremental.toolchain_fingerprint.cache_clear()

@@ -239,3 +239,13 @@ def test_the_portal_object_is_the_tenant_config_read_only_and_typed_state(sqlite
     assert portal.lease is not None and portal.counter is not None
     leftovers = [key for key in sqlite_app.extensions if key.startswith("portal_")]
     assert leftovers == []
+
+
+def test_a_ticket_limit_above_64_mb_is_answered_by_the_form_not_a_bare_413(tmp_path):
+    """The request ceiling follows the ticket limit, so the portal's own message answers."""
+    from runtime import create_app
+
+    big = create_app(_instance(tmp_path, "big", "TICKET_MAX_MB = 200\n"))
+    assert big.config["MAX_CONTENT_LENGTH"] > 200 * 2**20
+    default = create_app(_instance(tmp_path, "default"))
+    assert default.config["MAX_CONTENT_LENGTH"] == 64 * 2**20
