@@ -23,7 +23,7 @@ from flask_babel.speaklater import LazyString
 from flask_login import user_logged_in, user_logged_out
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.redis import RedisSessionInterface
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from .extensions import db
 from .models import LoginSession, StoredSession, User, utcnow
@@ -69,6 +69,10 @@ class _Portal:
         self._delete_session(self._get_store_id(sid))
 
 
+_LOOKUP = (select(StoredSession.__table__.c.data, StoredSession.__table__.c.expires_at)
+           .where(StoredSession.__table__.c.id == bindparam("sid")))
+
+
 class DatabaseSessions(_Portal, ServerSideSessionInterface):
     """Sessions in the `sessions` table (migrated by Alembic like every other table)."""
 
@@ -79,8 +83,9 @@ class DatabaseSessions(_Portal, ServerSideSessionInterface):
         self._portal_serializer()
 
     def _retrieve_session_data(self, store_id: str) -> dict | None:
-        row = db.session.execute(select(StoredSession.data, StoredSession.expires_at)
-                                 .where(StoredSession.id == store_id)).first()
+        # a Core statement on the request's own connection: the ORM's per-statement work
+        # is most of a key lookup's cost, and this runs on every page
+        row = db.session.connection().execute(_LOOKUP, {"sid": store_id}).first()
         if row is None or row.expires_at <= utcnow():
             return None
         return self.serializer.decode(row.data)
