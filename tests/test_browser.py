@@ -67,8 +67,13 @@ def test_phone_menu_collapses_to_a_button(browser, live_portal, tmp_path):
     _login(page, live_portal)
     menu = page.locator("#portal-menu")
     assert not menu.is_visible()
-    page.click(".portal-menu-button")
+    # the icon-only user button is still named for screen readers
+    assert page.get_by_role("button", name="Maria").is_visible()
+    button = page.locator(".portal-menu-button")
+    assert button.get_attribute("aria-expanded") == "false"
+    button.click()
     page.wait_for_selector("#portal-menu.show")
+    assert button.get_attribute("aria-expanded") == "true"
     assert page.get_by_role("link", name="Avisos").is_visible()
     page.screenshot(path=str(tmp_path / "phone.png"))
     # nothing overflows sideways on a phone

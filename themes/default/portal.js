@@ -212,3 +212,17 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     input.addEventListener("blur", close);
   });
 })();
+
+// Bootstrap's offcanvas does not update its toggler's aria-expanded (collapse does):
+// keep the menu button telling screen readers whether the menu is open.
+(function () {
+  "use strict";
+  var menu = document.getElementById("portal-menu");
+  if (!menu) return;
+  var buttons = document.querySelectorAll('[data-bs-toggle="offcanvas"][data-bs-target="#portal-menu"]');
+  function mark(open) {
+    buttons.forEach(function (button) { button.setAttribute("aria-expanded", open ? "true" : "false"); });
+  }
+  menu.addEventListener("show.bs.offcanvas", function () { mark(true); });
+  menu.addEventListener("hidden.bs.offcanvas", function () { mark(false); });
+})();
