@@ -15,6 +15,8 @@ import hashlib
 import io
 import json
 import os
+import posixpath
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,17 +190,55 @@ def _tokens_template(name: str) -> jinja2.Template:
     return env.get_template("tokens.css.j2")
 
 
-def _theme_css(name: str, config: dict) -> bytes:
+def _theme_css(name: str, config: dict, out: Output) -> bytes:
+    """The theme's CSS, its font files referenced under content-hashed names."""
     theme = themes.get(name)
     assert theme is not None
     branding = config["branding"]
     font = branding["font"]
     rgb = {name: ", ".join(str(int(v[i:i + 2], 16)) for i in (1, 3, 5))
            for name, v in branding["colors"].items()}
+    font_files = []
+    for f in theme.fonts.get(font, []):
+        folder, _, file = f"static/{f['file']}".rpartition("/")
+        hashed = out.add_hashed(folder, file, theme.folder / "static" / f["file"])
+        font_files.append({**f, "file": hashed.removeprefix("static/")})
     return _tokens_template(name).render(
         colors=branding["colors"], on_colors=branding["on_colors"], rgb=rgb,
-        font=font, font_files=theme.fonts.get(font, []),
+        font=font, font_files=font_files,
     ).encode()
+
+
+def _hashed_vendor(name: str, out: Output) -> dict[str, str]:
+    """Content-hashed copies of the vendored files: {"vendor/x.css": "vendor/x.<hash>.css"}.
+
+    Stylesheets come last and are rewritten first, so that the files they reference by
+    relative URL (the icon fonts) are named by their hashed copies: a changed font then
+    changes the stylesheet's hash too. The plain copies stay for tenant templates.
+    """
+    theme = themes.get(name)
+    assert theme is not None
+    items = sorted(theme.vendor, key=lambda item: item["to"].endswith(".css"))
+    hashed: dict[str, str] = {}
+    for item in items:
+        src = theme.vendor_source(item)
+        folder, _, file = f"static/{item['to']}".rpartition("/")
+        data: bytes | Path = src
+        if item["to"].endswith(".css"):
+            data = _relink(src.read_text(encoding="utf-8"), item["to"], hashed).encode()
+        hashed[item["to"]] = out.add_hashed(folder, file, data).removeprefix("static/")
+    return hashed
+
+
+def _relink(css: str, css_path: str, hashed: dict[str, str]) -> str:
+    """`url("fonts/a.woff2?v")` -> `url("fonts/a.<hash>.woff2")` for each hashed file."""
+    base = posixpath.dirname(css_path)
+    for plain, named in hashed.items():
+        rel = posixpath.relpath(plain, base)
+        pattern = r"url\((['\"]?)(?:\./)?" + re.escape(rel) + r"(?:[?#][^'\")]*)?\1\)"
+        target = posixpath.relpath(named, base)
+        css = re.sub(pattern, lambda m, t=target: f"url({m.group(1)}{t}{m.group(1)})", css)
+    return css
 
 
 def collect(doc: Document) -> tuple[dict, Output]:
@@ -210,11 +250,12 @@ def collect(doc: Document) -> tuple[dict, Output]:
         out.add_file(rel, src)
     for rel, data in _compiled_translations():
         out.add_bytes(rel, data)
-    tokens = _theme_css(theme, config)
+    tokens = _theme_css(theme, config, out)
     script = themes.get(theme).folder / "portal.js"
     config["static"] = {
         "theme_css": out.add_hashed("static", "theme.css", tokens).removeprefix("static/"),
         "portal_js": out.add_hashed("static", "portal.js", script).removeprefix("static/"),
+        "vendor": _hashed_vendor(theme, out),
     }
     for key in ("logo", "favicon", "login_image"):
         if config["branding"][key]:

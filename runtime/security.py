@@ -45,6 +45,10 @@ def _headers(response: Response) -> Response:
         h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if request.endpoint != "static" and "Cache-Control" not in h:
         h["Cache-Control"] = "no-store"  # pages hold personal data
+    elif request.endpoint == "static" and is_hashed((request.view_args or {}).get("filename", "")):
+        # a new content gets a new name: browsers need not even revalidate on reload
+        response.cache_control.public = True
+        response.cache_control.immutable = True
     return response
 
 
