@@ -99,3 +99,11 @@ def test_theme_fonts_are_linked_by_hashed_names(tmp_path):
     theme_css = (static / _static(instance)["theme_css"]).read_text()
     fonts = re.findall(r'url\("([^"]+\.woff2)"\)', theme_css)
     assert fonts and all(is_hashed(f) and (static / f).is_file() for f in fonts)
+
+
+def test_scripts_are_deferred_so_they_never_block_the_page(sqlite_app):
+    html = sqlite_app.test_client().get("/login").get_data(as_text=True)
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert len(scripts) >= 3 and all(" defer " in tag for tag in scripts)
+    # in <head>: fetched alongside the stylesheets instead of after the whole page
+    assert html.index("<script") < html.index("</head>")
