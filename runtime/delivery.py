@@ -1,4 +1,4 @@
-"""Compressed text responses (brotli, else gzip) for pages and the theme's CSS/JS.
+"""Compressed static text files (brotli, else gzip): the theme's and vendors' CSS/JS.
 
 Flask-Compress does the encoding; this module decides which responses may be
 compressed, because its own rule would also re-encode file downloads and
@@ -38,9 +38,10 @@ def _may_compress(response: Response) -> bool:
     # a download (an uploaded file, a CSV export) is saved byte for byte as sent
     if "attachment" in response.headers.get("Content-Disposition", ""):
         return False
-    # of the streamed responses only static files are compressed; a streamed view
-    # would be held back by the compressor's buffering
-    return not response.is_streamed or request.endpoint == "static"
+    # only static files: a page carries its CSRF token (and personal data) beside text a
+    # visitor can make it reflect, which compression would leak through the response size
+    # (BREACH); pages are a few KB, the CSS and JS are what weighs
+    return request.endpoint == "static"
 
 
 def init_app(app: Flask) -> None:
