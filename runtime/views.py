@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Flask, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -69,6 +71,14 @@ def _isodate(value: str) -> str:
         return value
 
 
+def machine_time(value: datetime) -> str:
+    """A stored UTC time for `<time datetime>`: whole seconds, as HTML's valid global date
+    and time string wants it (microseconds make validators reject the attribute)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def party_role(role: str) -> str:
     """A contract party's role ("holder") in the tenant's language ("Titular")."""
     from .erp.models import PARTY_ROLE_LABELS
@@ -133,6 +143,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_context)
     app.jinja_env.filters["format_document"] = format_document
     app.jinja_env.filters["isodate"] = _isodate
+    app.jinja_env.filters["machine_time"] = machine_time
     app.jinja_env.filters["party_role"] = party_role
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _error)

@@ -6,11 +6,12 @@ The pages are parsed as a browser's accessibility tree would see them: text insi
 
 from __future__ import annotations
 
+from collections import Counter
 from html.parser import HTMLParser
 
 import pytest
 
-from tests.conftest import add_user, login
+from tests.conftest import add_user, login, submit
 from tests.test_tickets import open_leak
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
@@ -138,3 +139,73 @@ def test_login_kinds_are_links_in_a_nav_not_broken_tabs(tenant_file, tmp_path):
     assert [e.attrs.get("aria-current") for e in links] == ["page", None]
     assert nav.text.split() == ["Client", "Building", "manager"]
 
+
+
+def test_a_failed_login_ties_each_error_to_its_field_and_sums_them_up(sqlite_app):
+    client = sqlite_app.test_client()
+    response = submit(client, "/login", {"identifier": "", "password": ""})
+    page = _Page(response.get_data(as_text=True))
+    (summary,) = [e for e in page.find("div") if e.attrs.get("role") == "alert"
+                  and "form-errors" in e.attrs.get("class", "")]
+    assert summary.attrs["tabindex"] == "-1"  # portal.js focuses it
+    links = [e.attrs["href"] for e in page.find("a") if "alert-link" in e.attrs.get("class", "")]
+    assert links == ["#identifier", "#password"]
+    for name in ("identifier", "password"):
+        field = page.by_id(name)
+        assert field.attrs["aria-invalid"] == "true"
+        error = page.by_id(field.attrs["aria-describedby"])
+        assert error.text.strip() and error.text.strip() in summary.text
+
+
+def test_a_field_without_errors_is_not_marked_invalid(sqlite_app):
+    page = _Page(sqlite_app.test_client().get("/login").get_data(as_text=True))
+    assert "aria-invalid" not in page.by_id("identifier").attrs
+    assert not [e for e in page.elements if e.attrs.get("role") == "alert"]
+
+
+def _ids(html: str) -> Counter[str]:
+    return Counter(e.attrs["id"] for e in _Page(html).elements if e.attrs.get("id"))
+
+
+def test_a_page_with_several_forms_has_no_duplicate_ids(people):
+    client = login(people, "client@example.com")
+    staff = login(people, "staff@example.com")
+    protocol = open_leak(client)
+    for who, url in ((client, f"/tickets/{protocol}"), (staff, f"/staff/tickets/{protocol}")):
+        html = who.get(url).get_data(as_text=True)
+        assert html.count('name="csrf_token"') >= 2, url
+        assert [i for i, n in _ids(html).items() if n > 1] == [], url
+
+
+def test_times_carry_a_machine_date_in_whole_seconds():
+    from datetime import datetime, timedelta, timezone
+
+    from runtime.views import machine_time
+
+    moment = datetime(2026, 11, 22, 20, 5, 9, 123456)
+    assert machine_time(moment) == "2026-11-22T20:05:09Z"
+    aware = moment.replace(tzinfo=timezone(timedelta(hours=-3)))
+    assert machine_time(aware) == "2026-11-22T23:05:09Z"
+
+
+def test_notice_times_are_valid_on_the_list_and_the_notice(sqlite_app):
+    import re
+    from datetime import datetime
+
+    from runtime.extensions import db
+    from runtime.modules.notices.models import Notice
+
+    add_user(sqlite_app, "client@example.com", name="Clara Client")
+    with sqlite_app.app_context():
+        notice = Notice(title="Water cut", summary="Tuesday", content_html="<p>Tuesday</p>",
+                        publish_from=datetime(2026, 1, 5, 9, 30, 15, 250000))
+        db.session.add(notice)
+        db.session.commit()
+        notice_id = notice.id
+    client = login(sqlite_app, "client@example.com")
+    for url in ("/notices", f"/notices/{notice_id}"):
+        html = client.get(url).get_data(as_text=True)
+        times = _Page(html).find("time")
+        assert times, url
+        for time in times:
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", time.attrs["datetime"]), url

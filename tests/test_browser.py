@@ -159,6 +159,11 @@ def test_construction_photos_open_in_the_viewer(browser, live_portal):
     assert image.get_attribute("src") == opened
     page.keyboard.press("ArrowRight")
     assert image.get_attribute("src") != opened
+    # closing gives the focus back to the photo shown last, not to <body>
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.body.classList.contains('modal-open')")
+    shown = page.locator(".gallery a[data-viewer]").nth(1)
+    assert shown.evaluate("a => a === document.activeElement")
     context.close()
 
 

@@ -70,10 +70,14 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
   var viewer = document.getElementById("photo-viewer");
   if (!viewer || !window.bootstrap) return;
   var modal = new bootstrap.Modal(viewer);
-  var image = viewer.querySelector(".viewer-image");
   var count = viewer.querySelector(".viewer-count");
   var prev = viewer.querySelector(".viewer-prev");
   var next = viewer.querySelector(".viewer-next");
+  // made here rather than in the page: HTML has no <img> without a src
+  var image = document.createElement("img");
+  image.className = "viewer-image";
+  image.alt = "";
+  next.parentNode.insertBefore(image, next);
   var links = Array.prototype.slice.call(document.querySelectorAll("a[data-viewer]"));
   var current = 0;
 
@@ -96,6 +100,8 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       modal.show();
     });
   });
+  // opened from script, so Bootstrap does not give the focus back: return it to the photo
+  viewer.addEventListener("hidden.bs.modal", function () { links[current].focus(); });
   prev.addEventListener("click", function () { show(current - 1); });
   next.addEventListener("click", function () { show(current + 1); });
   viewer.addEventListener("keydown", function (event) {
@@ -225,4 +231,12 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
   }
   menu.addEventListener("show.bs.offcanvas", function () { mark(true); });
   menu.addEventListener("hidden.bs.offcanvas", function () { mark(false); });
+})();
+
+// After a failed post, the form's error summary (role=alert) takes the focus, so that
+// keyboard and screen-reader users start from the list of what to correct.
+(function () {
+  "use strict";
+  var summary = document.querySelector(".form-errors");
+  if (summary) summary.focus();
 })();
