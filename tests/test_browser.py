@@ -321,3 +321,25 @@ def test_staff_pick_a_unit_for_a_document_by_typing(browser, live_portal, tmp_pa
     page.wait_for_url(live_portal + "/staff/documents")
     assert "publicado" in page.inner_text("main")
     context.close()
+
+
+@pytest.mark.parametrize("motion", ["no-preference", "reduce"])
+def test_home_carousel_can_be_paused_and_keeps_still_under_reduced_motion(browser, live_portal,
+                                                                         motion):
+    context = browser.new_context(viewport={"width": 1366, "height": 860}, reduced_motion=motion)
+    page = context.new_page()
+    _login(page, live_portal)
+    still = motion == "reduce"
+    toggle = page.locator("#home-banners .carousel-toggle")
+    assert toggle.is_visible()
+    label = "Reproduzir os destaques" if still else "Pausar os destaques"
+    assert page.get_by_role("button", name=label).is_visible()
+    first = page.locator("#home-banners .carousel-item.active img").get_attribute("src")
+    if not still:
+        toggle.click()  # paused: it stays on the slide shown
+        assert toggle.get_attribute("aria-label") is None
+        assert page.get_by_role("button", name="Reproduzir os destaques").is_visible()
+        first = page.locator("#home-banners .carousel-item.active img").get_attribute("src")
+    page.wait_for_timeout(5600)
+    assert page.locator("#home-banners .carousel-item.active img").get_attribute("src") == first
+    context.close()

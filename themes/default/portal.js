@@ -240,3 +240,23 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
   var summary = document.querySelector(".form-errors");
   if (summary) summary.focus();
 })();
+
+// The home carousel turns by itself only when the visitor has not asked for reduced motion,
+// and always has a pause/play button (WCAG 2.2.2); without this script it stays still.
+(function () {
+  "use strict";
+  var carousel = document.querySelector("[data-rotate]");
+  if (!carousel || !window.bootstrap) return;
+  var slides = bootstrap.Carousel.getOrCreateInstance(carousel, { interval: 5000, ride: false, pause: false });
+  var button = carousel.querySelector(".carousel-toggle");
+  var playing = false;
+  function play(on) {
+    playing = on;
+    if (on) slides.cycle(); else slides.pause();
+    button.querySelector("i").className = "bi bi-" + (on ? "pause-fill" : "play-fill");
+    button.querySelector("span").textContent = on ? button.dataset.pause : button.dataset.play;
+  }
+  button.hidden = false;
+  button.addEventListener("click", function () { play(!playing); });
+  play(!window.matchMedia("(prefers-reduced-motion: reduce)").matches);
+})();
