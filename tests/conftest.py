@@ -178,6 +178,38 @@ def runner():
     return CliRunner()
 
 
+@pytest.fixture
+def migrated_instance(built_instance, runner, monkeypatch, db_url):
+    """The built instance on db_url (a clean schema), migrated by `portal db upgrade`."""
+    from cli import main
+
+    monkeypatch.setenv("PORTAL_DATABASE_URL", db_url)
+    if db_url.startswith("postgresql"):  # a clean schema for this test
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(db_url)
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    assert runner.invoke(main, ["db", "upgrade", str(built_instance)]).exit_code == 0
+    return built_instance
+
+
+def import_estate(instance: Path, url: str):
+    """The app of a built demo tenant with its ERP sample imported and every password set."""
+    from runtime.erp import importer
+    from runtime.extensions import db
+    from runtime.models import User
+
+    app = make_app(instance, url)
+    with app.app_context():
+        assert importer.run(ROOT / "tenants" / "aurora" / "erp").errors == []
+        for user in db.session.scalars(db.select(User)):
+            user.set_password(PASSWORD)
+        db.session.commit()
+    return app
+
+
 # -- helpers ------------------------------------------------------------------------------
 
 def csrf_token(html: str) -> str:

@@ -421,17 +421,8 @@ def test_an_unexpected_error_renders_the_portal_error_page(app):
 # -- the ERP import --------------------------------------------------------------------------
 
 @pytest.fixture
-def instance_for_import(built_instance, runner, monkeypatch, db_url):
-    monkeypatch.setenv("PORTAL_DATABASE_URL", db_url)
-    if db_url.startswith("postgresql"):  # a clean schema for this test
-        import sqlalchemy
-
-        engine = sqlalchemy.create_engine(db_url)
-        with engine.begin() as conn:
-            conn.execute(sqlalchemy.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
-    assert runner.invoke(main, ["db", "upgrade", str(built_instance)]).exit_code == 0
-    return built_instance
+def instance_for_import(migrated_instance):
+    return migrated_instance
 
 
 def _erp(tmp_path) -> Path:

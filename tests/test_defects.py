@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from cli import main
-from tests.conftest import PASSWORD, ROOT, add_user, login, make_app, submit
+from tests.conftest import ROOT, add_user, import_estate, login, submit
 
 # -- 10. the repository is complete on its own ---------------------------------------------
 
@@ -114,19 +114,12 @@ ERP = ROOT / "tenants" / "aurora" / "erp"
 def estate(request, tmp_path):
     """The demo tenant, its ERP sample imported, passwords set, one staff and one admin."""
     from generator.build import build
-    from runtime.erp import importer
     from runtime.extensions import db
-    from runtime.models import User
 
     instance = build(str(ROOT / "tenants/aurora/tenant.yaml"), tmp_path / "b").instance
     url = (f"sqlite:///{instance / 'data' / 'portal.db'}" if request.param == "sqlite"
            else request.getfixturevalue("postgres_url"))
-    app = make_app(instance, url)
-    with app.app_context():
-        assert importer.run(ERP).errors == []
-        for user in db.session.scalars(db.select(User)):
-            user.set_password(PASSWORD)
-        db.session.commit()
+    app = import_estate(instance, url)
     add_user(app, "staff@example.com", role="staff", name="Sam Staff")
     add_user(app, "admin@example.com", role="admin", name="Ada Admin")
     yield app

@@ -10,7 +10,14 @@ from PIL import Image
 from sqlalchemy import event
 
 from generator.build import build
-from tests.conftest import PASSWORD, ROOT, add_user, is_session_lookup, login, make_app, submit
+from tests.conftest import (
+    ROOT,
+    add_user,
+    import_estate,
+    is_session_lookup,
+    login,
+    submit,
+)
 
 ERP = ROOT / "tenants" / "aurora" / "erp"
 
@@ -21,19 +28,14 @@ def estate(request, tmp_path):
     instance = build(str(ROOT / "tenants/aurora/tenant.yaml"), tmp_path / "b").instance
     url = (f"sqlite:///{instance / 'data' / 'portal.db'}" if request.param == "sqlite"
            else request.getfixturevalue("postgres_url"))
-    app = make_app(instance, url)
-    from runtime.erp import importer
+    app = import_estate(instance, url)
     from runtime.erp.models import Development, SyndicDevelopment
     from runtime.extensions import db
     from runtime.models import User
 
     with app.app_context():
-        assert importer.run(ERP).errors == []
-        for user in db.session.scalars(db.select(User)):
-            user.set_password(PASSWORD)
         jardins = db.session.scalar(db.select(Development.id).where(
             Development.external_id == "JAR"))
-        db.session.commit()
     add_user(app, "sindico@example.com", role="syndic", name="Sílvio Síndico")
     add_user(app, "staff@example.com", role="staff", name="Sam Staff")
     with app.app_context():
