@@ -42,8 +42,15 @@ def _module_commands() -> dict[str, click.Command]:
 
 
 def _on_instance(command: click.Command) -> click.Command:
-    """`portal NAME INSTANCE ...`: the module's command, run inside the instance's app."""
+    """`portal NAME INSTANCE ...`: the module's command, run inside the instance's app.
+
+    A module's group keeps its sub-commands: `portal GROUP NAME INSTANCE ...`.
+    """
     from runtime.modules import INSTANCE
+
+    if isinstance(command, click.Group):
+        return click.Group(command.name, help=command.help, short_help=command.short_help,
+                           commands=[_on_instance(c) for c in command.commands.values()])
 
     def run(instance: str, **kwargs) -> None:
         ctx = click.get_current_context()
@@ -150,6 +157,38 @@ def _next_steps(instance: Path) -> None:
 
 
 @main.command()
+@click.argument("source", metavar="INSTANCE_OR_DIR",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--target", required=True, type=click.Choice(["kubernetes", "compose", "systemd"]),
+              help="What the bundle runs on.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A new (or empty) folder that receives the bundle.")
+@click.option("--registry", default="registry.example.com/portals", show_default=True,
+              help="kubernetes: where the tenant images are pushed (REGISTRY/<id>:<release>).")
+@click.option("--namespace", default="portals", show_default=True,
+              help="kubernetes: the namespace of every resource.")
+@click.option("--prefix", default="/opt/portal", show_default=True,
+              help="systemd: the virtual environment the portal package is installed in.")
+@click.option("--upload-max-mb", default=10, show_default=True, type=click.IntRange(1, 2048),
+              help="PORTAL_UPLOAD_MAX_MB; the proxy's request size limit follows it.")
+def deploy(source: Path, target: str, out_dir: Path, registry: str, namespace: str, prefix: str,
+           upload_max_mb: int) -> None:
+    """Write a deploy bundle for a built instance, or for every instance under a folder."""
+    from generator.deploy import DeployError, Options, warnings, write_bundle
+
+    options = Options(registry=registry.rstrip("/"), namespace=namespace,
+                      prefix=prefix.rstrip("/"), upload_max_mb=upload_max_mb)
+    try:
+        written = write_bundle(source, target, out_dir, options)
+    except DeployError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote a {target} bundle in {out_dir}/ ({len(written)} files); "
+               f"next: read {out_dir / 'README.md'}")
+    for warning in warnings(source):
+        click.echo(f"warning: {warning}", err=True)
+
+
+@main.command()
 def schema() -> None:
     """Print the tenant JSON Schema (for editors and CI)."""
     from generator.schema import load_schema, render
@@ -159,16 +198,84 @@ def schema() -> None:
 
 @main.command()
 @click.argument("tenant_id")
+@click.option("--from", "source", metavar="TENANT_OR_BASE",
+              help="Copy this tenant (file or folder; ids renamed) or extend this base.")
+@click.option("--locale", type=click.Choice(["pt-BR", "en", "es"]),
+              help="Language of the starter's texts and service tree (default pt-BR, or the "
+                   "base's).")
 @click.option("--dir", "folder", default="tenants", show_default=True, type=click.Path())
-def new(tenant_id: str, folder: str) -> None:
-    """Write tenants/ID/tenant.yaml, a valid starting point."""
+def new(tenant_id: str, source: str | None, locale: str | None, folder: str) -> None:
+    """Write tenants/ID/tenant.yaml: a starter showing the whole product, or a copy."""
+    import shlex
+
     from generator.scaffold import ScaffoldError, scaffold
 
     try:
-        path = scaffold(tenant_id, Path(folder))
+        path = scaffold(tenant_id, Path(folder), locale=locale, source=source)
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"wrote {path}\nnext: portal validate {path}")
+    where = shlex.quote(str(path))
+    click.echo(f"wrote {path}")
+    click.echo("next steps:")
+    click.echo(f"  edit {where}: company name, contacts, colours, logo "
+               f"({shlex.quote(str(path.parent / 'assets'))}), service tree, menu")
+    click.echo(f"  portal validate --strict {where}")
+    click.echo(f"  portal build {where}")
+    click.echo(f"  portal diff {where} --git HEAD   (once it is in git: what you changed)")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--git", "rev", metavar="REV",
+              help="Compare the tenant file as it is in git at REV (a commit, tag or branch) "
+                   "with the file as it is now.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def diff(files: tuple[str, ...], rev: str | None, fmt: str) -> None:
+    """What changed between two tenant files, resolved (bases and defaults included).
+
+    \b
+    portal diff OLD.yaml NEW.yaml
+    portal diff tenants/aurora/tenant.yaml --git HEAD~1
+    Exit status: 0 identical, 1 different, 2 an invalid file or revision.
+    """
+    import dataclasses
+    import os
+
+    from generator import diff as differ
+    from generator.validate import validate_file
+
+    if rev is None and len(files) != 2:
+        raise click.UsageError("name two tenant files, or one with --git REV")
+    if rev is not None and len(files) != 1:
+        raise click.UsageError("--git REV takes one tenant file")
+    with differ.temporary() as tmp:
+        if rev is not None:
+            try:
+                old_file = str(differ.checkout(files[0], rev, Path(tmp)))
+            except differ.GitError as exc:
+                click.echo(f"Error: {exc}", err=True)
+                sys.exit(2)
+            pair, names = (old_file, files[0]), (f"{rev}:{files[0]}", files[0])
+        else:
+            pair, names = files, files
+        results = [validate_file(f) for f in pair]
+        errors = [d for r in results for d in r.errors]
+        if errors:
+            for d in errors:  # a file of the revision is named REV:path, not its temporary copy
+                if rev is not None and d.file.startswith(tmp):
+                    d = dataclasses.replace(d, file=f"{rev}:{os.path.relpath(d.file, tmp)}")
+                click.echo(d.format(), err=True)
+            sys.exit(2)
+        changes = differ.diff(results[0].document, results[1].document)
+    if fmt == "json":
+        click.echo(differ.to_json(changes, *names))
+    else:
+        for change in changes:
+            click.echo(change.format())
+        click.echo(f"{names[0]} -> {names[1]}: " + (f"{len(changes)} change(s)" if changes
+                                                  else "identical"), err=True)
+    sys.exit(1 if changes else 0)
 
 
 def _app(instance: str):
@@ -374,6 +481,89 @@ def outbox_work(instance: str, interval: float, parent: int | None) -> None:
     click.echo("outbox worker stopped", err=True)
 
 
+@main.command()
+@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The archive to write (.tar.gz).")
+def backup(instance: str, out_file: Path) -> None:
+    """Archive INSTANCE's database and data files (uploads...) while it serves."""
+    from runtime.backup import BackupError
+    from runtime.backup import backup as run_backup
+
+    app = _app(instance)
+    try:
+        manifest = run_backup(app, out_file, _environ())
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        _close(app)
+    size = out_file.stat().st_size / 2**20
+    click.echo(f"backed up {manifest['tenant']} ({manifest['engine']} database, "
+               f"{manifest['files']} file(s)) to {out_file} ({size:.1f} MB)")
+
+
+@main.command()
+@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True,
+              help="Replace a database that already holds data (and a backup of another tenant).")
+def restore(instance: str, archive: Path, force: bool) -> None:
+    """Put a `portal backup` archive back: database and data files; then migrate.
+
+    Stop the portal (web and mail worker) of INSTANCE first."""
+    from runtime.backup import BackupError
+    from runtime.backup import restore as run_restore
+
+    app = _app(instance)
+    try:
+        done = run_restore(app, archive, force=force, environ=_environ())
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        _close(app)
+    click.echo(f"restored {done.manifest['tenant']} from {archive} (taken "
+               f"{done.manifest['created_at']}; {done.files} file(s))"
+               + ("; the database was migrated to this release" if done.migrated else ""))
+
+
+def _environ() -> dict[str, str]:
+    """For pg_dump and pg_restore: PG* variables, locale (the runtime never reads it)."""
+    import os
+
+    return dict(os.environ)
+
+
+def _close(app) -> None:
+    from runtime.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@main.command()
+@click.argument("folder", metavar="DIR", default="build",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def status(folder: Path, fmt: str) -> None:
+    """Every instance built under DIR: release, generator, pending migrations, outbox, import."""
+    import json
+
+    from runtime.status import instances, table
+    from runtime.status import status as instance_status
+
+    rows = [instance_status(path) for path in instances(folder)]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif rows:
+        click.echo(table(rows))
+    else:
+        click.echo(f"no built instance under {folder}/", err=True)
+    if any(r.get("error") for r in rows):
+        sys.exit(1)
+
+
 @contextmanager
 def _mail_worker(instance: str):
     """`portal outbox work INSTANCE` as a child process, for as long as the server runs."""
@@ -395,6 +585,70 @@ def _mail_worker(instance: str):
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+
+
+@main.command()
+@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+@click.option("--sample", is_flag=True, required=True,
+              help="Plausible sample content made from the tenant file, in its language.")
+def seed(instance: str, sample: bool) -> None:
+    """Fill an EMPTY instance with sample content and print the logins (a second run, or an
+    instance with data of its own, is refused: the sample never mixes with real data)."""
+    from runtime import sample as sample_content
+
+    with _instance(instance) as app:
+        try:
+            logins = sample_content.seed()
+        except sample_content.Refused as exc:
+            raise click.ClickException(f"{instance}: {exc}") from None
+        name = app.extensions["portal"]["tenant"]["name"]
+    _print_logins(f"Sample content for {name} in {instance}", logins)
+
+
+
+@main.command()
+@click.argument("instance", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the PNG screenshots and index.html (created if missing).")
+@click.option("--widths", default="390,1366", show_default=True,
+              help="Viewport widths in pixels, comma-separated.")
+@click.option("--screens", default=",".join(("login", "home", "menu", "request", "ticket",
+                                             "staff")), show_default=True,
+              help="Which screens: login, home, menu (each menu entry), request (a request "
+                   "form), ticket, staff (the staff queue).")
+def preview(instance: Path, out_dir: Path, widths: str, screens: str) -> None:
+    """Screenshots of INSTANCE's main screens and an index.html contact sheet, made on a copy
+    (the instance's own data is never touched; a copy without content gets sample content)."""
+    from runtime.preview import SCREENS, PreviewError, run
+
+    try:
+        sizes = [int(w) for w in widths.split(",") if w.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{widths!r}: expected widths like 390,1366",
+                                 param_hint="--widths") from None
+    if not sizes or any(not 240 <= w <= 3840 for w in sizes):
+        raise click.BadParameter("each width must be between 240 and 3840 pixels",
+                                 param_hint="--widths")
+    chosen = tuple(s.strip() for s in screens.split(",") if s.strip())
+    unknown = [s for s in chosen if s not in SCREENS]
+    if unknown or not chosen:
+        raise click.BadParameter(f"unknown {', '.join(unknown) or 'nothing'}; choose from "
+                                 f"{', '.join(SCREENS)}", param_hint="--screens")
+    try:
+        shots = run(instance, out_dir, sizes, chosen, echo=click.echo, environ=_environ())
+    except PreviewError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{len(shots)} screenshots; open {out_dir / 'index.html'}")
+
+def _print_logins(title: str, logins) -> None:
+    from runtime.sample import PASSWORD
+
+    click.echo(f"{title}. Log in with (password for all: {PASSWORD}):")
+    for login in logins:
+        extra = f", CPF {login.document}" if login.document else ""
+        if login.phone:
+            extra += f" or phone {login.phone}"
+        click.echo(f"  {login.role:<8} {login.email}{extra}")
 
 
 @main.command()
@@ -439,20 +693,40 @@ def demo(out_dir: str, host: str, port: int, no_serve: bool) -> None:
         raise click.ClickException(str(exc)) from None
     app = _app(str(result.instance))
     _upgrade(app)
-    from runtime.demo import DEMO_PASSWORD, seed
+    from runtime.demo import ACCOUNTS, DEMO_PASSWORD, seed
 
     with app.app_context():
         logins = seed(tenant.parent / "erp")
+        managing = _managing_clients()
     click.echo(f"\nDemo portal of {app.extensions['portal']['tenant']['name']} "
                f"built in {result.instance}")
     click.echo(f"Open http://{host}:{port}/ and log in (password for all: {DEMO_PASSWORD}):")
+    phones = {account[2]: account[5] for account in ACCOUNTS}
     for role, email, document in logins:
-        extra = f" or CPF {document}" if document else ""
+        extra = f", CPF {document}" if document else ""
+        if role == "client" and phones.get(email):  # clients log in by phone too
+            extra += f" or phone {phones[email]}"
+        if email in managing:  # one account, two portals
+            extra += " (also building manager: the Síndico tab, or the switch on each page)"
         click.echo(f"  {role:<8} {email}{extra}")
-    click.echo(f"E-mails are written to {result.instance / 'data' / 'outbox'}/\n")
+    click.echo(f"E-mails are written to {result.instance / 'data' / 'outbox'}/")
+    click.echo(f"Operations: portal status {out_dir}; portal backup {result.instance} "
+               f"--out aurora-backup.tar.gz (see README, Operations)")
+    click.echo(f"Screenshots for approval: portal preview {result.instance} --out previews/aurora"
+               "  (needs pip install -e '.[preview]')\n")
     if not no_serve:
         with _mail_worker(str(result.instance)):
             _run(str(result.instance), host, port)
+
+
+def _managing_clients() -> set[str]:
+    """The e-mails of clients who also manage a development (they have two portals)."""
+    from runtime.erp.models import SyndicDevelopment
+    from runtime.extensions import db
+    from runtime.models import User
+
+    return set(db.session.scalars(db.select(User.email).join(
+        SyndicDevelopment, SyndicDevelopment.user_id == User.id).where(User.role == "client")))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import jinja2
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from . import __version__, themes
+from . import __version__, colours, icons, images, schema, themes
 from .diagnostics import TenantError
 from .incremental import BuildIndex
 from .loader import Document
@@ -50,7 +50,7 @@ app = LiveInstance(os.path.dirname(os.path.abspath(__file__)))
 RELEASE_LOCK = ".lock"
 # the shape of config.json and of the release folder; the runtime refuses another number
 # (runtime/portal.py RELEASE_FORMAT): bump both when a runtime would misread the release
-RELEASE_FORMAT = 1
+RELEASE_FORMAT = 2  # 2: one CSS bundle and one JS bundle, subset icons
 
 
 @dataclass
@@ -119,6 +119,11 @@ def resolve_config(doc: Document, out: Output) -> dict:
     branding["on_colors"] = colour_tokens(branding["colors"])
     pages = _pages(doc, config["menu"], out)
     config["menu"] = normalise_menu(config["menu"], pages)
+    if "menu_syndic" in config:  # pages shared with `menu` are rendered once
+        _pages(doc, config["menu_syndic"], out, ("menu_syndic",), pages)
+        config["menu_syndic"] = normalise_menu(config["menu_syndic"], pages)
+    else:
+        config["menu_syndic"] = None  # the runtime makes it of the enabled modules' entries
     if "faq" in config["modules"]:
         for item in config["modules"]["faq"]["items"]:
             item["a_html"] = render_markdown(item["a"])
@@ -205,8 +210,71 @@ def _theme_css(name: str, config: dict, out: Output) -> bytes:
         font_files.append({**f, "file": hashed.removeprefix("static/")})
     return _tokens_template(name).render(
         colors=branding["colors"], on_colors=branding["on_colors"], rgb=rgb,
-        font=font, font_files=font_files,
+        text_colors=colours.text_colours(branding["colors"]),
+        font=font, font_files=font_files, fallback=theme.font_fallbacks.get(font),
     ).encode()
+
+
+def _images(branding: dict, out: Output) -> dict[str, list[int]]:
+    """The pixel size of each tenant image by its path under static/ (for width and height
+    on <img>); each raster banner gets WebP copies for its `srcset`."""
+    sizes = {}
+    for rel in [branding[k] for k in ("logo", "favicon", "login_image") if branding[k]] + \
+            [b["image"] for b in branding["banners"]]:
+        size = images.pixel_size(Path(out.files[f"static/{rel}"]))
+        if size:
+            sizes[rel] = list(size)
+    for banner in branding["banners"]:
+        rel, banner["srcset"] = banner["image"], []
+        src = Path(out.files[f"static/{rel}"])
+        if rel not in sizes or src.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
+            continue
+        for width, data in images.banner_copies(src, out.digests[f"static/{rel}"],
+                                                tuple(sizes[rel])):
+            copy = out.add_hashed("static/assets", f"{src.stem}-{width}w.webp", data)
+            banner["srcset"].append([copy.removeprefix("static/"), width])
+    return sizes
+
+
+def _icon_subset(name: str, config: dict, overrides: list[Path], out: Output) -> str:
+    """The icon font cut down to the icons this portal can show (content-hashed), and the
+    stylesheet of those icons, which goes in the bundle: a few KB instead of 220."""
+    theme = themes.get(name)
+    assert theme is not None
+    used = icons.used(name, config["menu"], overrides, tuple(schema.MODULE_FOLDERS))
+    font = out.add_hashed("static/vendor/fonts", "bootstrap-icons.woff2",
+                          icons.subset_font(name, used))
+    return icons.stylesheet(name, used, font.removeprefix("static/"))
+
+
+_SOURCE_MAP = re.compile(r"^\s*(?://|/\*)# sourceMappingURL=.*$", re.M)
+
+
+@functools.cache
+def _vendor_texts(name: str, suffix: str) -> tuple[str, ...]:
+    """The theme's vendored files ending in `suffix`, except the icon stylesheet, in the
+    order theme.yaml lists them, without their source map comments (the maps are not
+    shipped: a browser's developer tools would ask for them)."""
+    theme = themes.get(name)
+    assert theme is not None
+    return tuple(_SOURCE_MAP.sub("", theme.vendor_source(item).read_text(encoding="utf-8"))
+                 .strip() for item in theme.vendor
+                 if item["to"].endswith(suffix) and item["to"] != theme.icons_css)
+
+
+def _css_bundle(name: str, icon_css: str, theme_css: bytes) -> bytes:
+    """One stylesheet: the theme's vendored CSS (Bootstrap), the icons used, then the
+    theme's own: one request instead of three."""
+    return "\n".join([*_vendor_texts(name, ".css"), icon_css, theme_css.decode()]).encode()
+
+
+def _js_bundle(name: str) -> bytes:
+    """One script: the theme's vendored scripts (Popper, Bootstrap), then portal.js; each
+    starts on its own line, so none ends in another's line comment."""
+    theme = themes.get(name)
+    assert theme is not None
+    own = (theme.folder / "portal.js").read_text(encoding="utf-8")
+    return ("\n;\n".join([*_vendor_texts(name, ".js"), own]) + "\n").encode()
 
 
 def _hashed_vendor(name: str, out: Output) -> dict[str, str]:
@@ -250,11 +318,18 @@ def collect(doc: Document) -> tuple[dict, Output]:
         out.add_file(rel, src)
     for rel, data in _compiled_translations():
         out.add_bytes(rel, data)
-    tokens = _theme_css(theme, config, out)
-    script = themes.get(theme).folder / "portal.js"
+    overrides = doc.data.get("branding", {}).get("templates")
+    override_files = []
+    if overrides:
+        folder = Path(doc.loc(("branding", "templates")).file).parent / overrides
+        override_files = [(src, src.relative_to(folder).as_posix())
+                          for src in sorted(p for p in folder.rglob("*") if p.is_file())]
+    icon_css = _icon_subset(theme, config, [src for src, _ in override_files], out)
     config["static"] = {
-        "theme_css": out.add_hashed("static", "theme.css", tokens).removeprefix("static/"),
-        "portal_js": out.add_hashed("static", "portal.js", script).removeprefix("static/"),
+        "theme_css": out.add_hashed("static", "theme.css", _css_bundle(
+            theme, icon_css, _theme_css(theme, config, out))).removeprefix("static/"),
+        "portal_js": out.add_hashed("static", "portal.js", _js_bundle(theme))
+        .removeprefix("static/"),
         "vendor": _hashed_vendor(theme, out),
     }
     for key in ("logo", "favicon", "login_image"):
@@ -262,12 +337,10 @@ def collect(doc: Document) -> tuple[dict, Output]:
             config["branding"][key] = config["branding"][key].removeprefix("static/")
     for banner in config["branding"]["banners"]:
         banner["image"] = banner["image"].removeprefix("static/")
-    overrides = doc.data.get("branding", {}).get("templates")
-    if overrides:
-        folder = Path(doc.loc(("branding", "templates")).file).parent / overrides
-        for src in sorted(p for p in folder.rglob("*") if p.is_file()):
-            out.add_file(f"templates/overrides/{src.relative_to(folder).as_posix()}", src)
-            out.inputs.add(src)
+    config["static"]["images"] = _images(config["branding"], out)
+    for src, rel in override_files:
+        out.add_file(f"templates/overrides/{rel}", src)
+        out.inputs.add(src)
     config["generator_version"] = __version__
     config["release_format"] = RELEASE_FORMAT
     out.add_bytes("config.json", (json.dumps(config, ensure_ascii=False, indent=2) + "\n").encode())

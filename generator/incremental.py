@@ -3,7 +3,7 @@
 OUT/.build-index.json records, per tenant file, the instance it built, the
 release it produced and the size and modification time of every file it read
 (tenant file, bases, assets, pages, overrides), plus a fingerprint of the
-toolchain (generator, schema, themes, translations, vendored files).
+toolchain (generator, schema, themes, translations, vendored files, the runtime's templates).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, themes
+from . import __version__, icons, themes
 from .resources import data_folder, generator_folder, runtime_folder
 
 INDEX_NAME = ".build-index.json"
@@ -45,6 +45,8 @@ def toolchain_fingerprint() -> str:
 
     for folder in MODULE_FOLDERS:
         files += list(folder.glob("*/schema.json"))
+    # the runtime's templates and code name the icons a release's icon font keeps
+    files += icons.code_files(tuple(MODULE_FOLDERS))
     digest = hashlib.sha256(__version__.encode())
     for path in sorted(files):
         digest.update(json.dumps(_signature(path)).encode())

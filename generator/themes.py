@@ -22,6 +22,7 @@ class Theme:
     fonts: dict  # family -> list of {file, weight}
     vendor: tuple  # ({package, path, to}, ...)
     icons_css: str  # the vendor "to" path of the icon font stylesheet
+    font_fallbacks: dict  # family -> {local, size_adjust, ascent_override, ...}
 
     def vendor_source(self, item: dict) -> Path:
         """Where a vendored file lies inside its installed package."""
@@ -44,7 +45,7 @@ def get(name: str) -> Theme | None:
         return None
     data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
     return Theme(name, folder, data.get("fonts", {}), tuple(data.get("vendor", [])),
-                 data.get("icons_css", ""))
+                 data.get("icons_css", ""), data.get("font_fallbacks", {}))
 
 
 @functools.cache

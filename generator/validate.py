@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import colours, crosscheck, overrides, themes
+from . import colours, crosscheck, language, overrides, themes
 from .crosscheck import unique
 from .diagnostics import Diagnostic, TenantError, sort_diagnostics
 from .loader import Document, PathT, format_path, load
@@ -362,6 +362,36 @@ def _field(ck: _Checker, fdef: dict, path: PathT) -> None:
     low, high = fdef.get("min"), fdef.get("max")
     if _is_num(low) and _is_num(high) and low > high:
         ck.report((*path, "min"), f"min ({low}) is greater than max ({high})")
+    _stages(ck, fdef, path)
+
+
+def _stages(ck: _Checker, fdef: dict, path: PathT) -> None:
+    """A field's modes per ticket status that contradict its other keys."""
+    stages = _dict(fdef.get("stages"))
+    opening = stages.get("new")
+    if fdef.get("required") is True and opening not in (None, "required"):
+        ck.report((*path, "stages", "new"), f"the field is required: true, but new is "
+                  f"{opening}; stages.new decides when the request is opened, so remove "
+                  "required or write new: required")
+    if fdef.get("type") == "file":
+        for status, mode in stages.items():
+            # (at resolved, finished and cancelled the schema itself allows no more)
+            if status in ("in_progress", "awaiting_feedback", "feedback_returned") and \
+                    mode in ("required", "editable"):
+                ck.report((*path, "stages", status), f"a file field is filled when the "
+                          f"request is opened; at {status} write read_only or hidden (a "
+                          "reply carries its own attachments)")
+
+
+def _change_request_place(ck: _Checker, tree: dict[str, dict[str, Any]]) -> None:
+    """A profile change is about the person: its request must not ask for a place."""
+    ref = _dict(ck.get(("modules", "profile", "change_request")))
+    request = tree.get(ref.get("division"), {}).get(ref.get("request"))
+    if isinstance(request, dict) and "location" in request:
+        ck.report(("modules", "profile", "change_request", "request"),
+                  f'request "{ref["request"]}" asks for a place (location: '
+                  f'{request["location"]}), but a change of personal data opens it with '
+                  "none; name a request without location")
 
 
 def _is_num(value: Any) -> bool:
@@ -392,7 +422,7 @@ def _menu(ck: _Checker, theme_name: str) -> None:
     groups = {g.get("group") for g in map(_dict, _list(ck.get(("divisions",))))}
     icons = themes.icon_names(theme_name)
 
-    def walk(nodes: list, base: PathT, depth: int) -> None:
+    def walk(nodes: list, base: PathT, depth: int, syndic: bool = False) -> None:
         for i, node in enumerate(nodes):
             node, path = _dict(node), (*base, i)
             if depth > MAX_MENU_DEPTH:
@@ -403,6 +433,11 @@ def _menu(ck: _Checker, theme_name: str) -> None:
                     module in _module_names():
                 ck.report((*path, "module"), f'module "{module}" is not enabled; add it under '
                           "modules or remove this entry")
+            elif syndic and isinstance(module, str) and module in _module_names() and \
+                    not _syndic_modules().get(module):
+                offered = ", ".join(m for m, on in _syndic_modules().items() if on)
+                ck.report((*path, "module"), f'module "{module}" has no screen in the building '
+                          f"manager's portal; use one of: {offered}")
             group = node.get("division_group")
             if isinstance(group, str) and group not in groups:
                 hint = did_you_mean(group, [g for g in groups if isinstance(g, str)])
@@ -413,15 +448,24 @@ def _menu(ck: _Checker, theme_name: str) -> None:
                 ck.report((*path, "icon"), f'no icon "{icon}" in Bootstrap Icons{hint}')
             if "page" in node:
                 _file_exists(ck, (*path, "page"), kinds={".md", ".markdown"})
-            walk(_list(node.get("children")), (*path, "children"), depth + 1)
+            walk(_list(node.get("children")), (*path, "children"), depth + 1, syndic)
 
     walk(_list(ck.get(("menu",))), ("menu",), 1)
+    walk(_list(ck.get(("menu_syndic",))), ("menu_syndic",), 1, syndic=True)
 
 
 def _module_names() -> list[str]:
     from .schema import load_schema
 
     return list(load_schema()["properties"]["modules"]["properties"])
+
+
+def _syndic_modules() -> dict[str, bool]:
+    """Each module: whether it has screens in the building manager's portal (`x-syndic`)."""
+    from .schema import load_schema
+
+    modules = load_schema()["properties"]["modules"]["properties"]
+    return {name: bool(sub.get("x-syndic")) for name, sub in modules.items()}
 
 
 def _branding(ck: _Checker) -> str:
@@ -473,8 +517,10 @@ def check_document(doc: Document) -> list[Diagnostic]:
         ck.out.extend(overrides.check(templates, themes.get(theme_name).folder / "templates"))
     tree = _service_tree(ck)
     crosscheck.check(ck, load_schema(), tree)  # the modules' x- keywords
+    _change_request_place(ck, tree)
     _planned(ck)
     _menu(ck, theme_name)
+    ck.out.extend(language.check(doc))
     return sort_diagnostics([*doc.warnings, *ck.out])
 
 

@@ -97,13 +97,27 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
 
 
 def _wire(app: Flask, release: Path) -> None:
-    from . import delivery, i18n, inputs, releases, security, sessions, templating, throttle, views
+    from . import (
+        delivery,
+        i18n,
+        inputs,
+        observability,
+        pending,
+        releases,
+        security,
+        sessions,
+        syndic,
+        templating,
+        throttle,
+        views,
+    )
     from .auth import bp as auth_bp
     from .erp import models as _erp_models  # noqa: F401  (tables every module may join)
     from .modules import register_modules  # every registered module's tables, too
     from .staff import bp as staff_bp
 
     delivery.init_app(app)  # first: Flask runs after_request hooks last-registered first
+    observability.init_app(app)  # request id before any other hook; counts the final status
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     inputs.init_app(app)  # before csrf and the blueprints: clean values, bounded ids
@@ -119,3 +133,5 @@ def _wire(app: Flask, release: Path) -> None:
     app.register_blueprint(staff_bp)
     register_modules(app)
     views.init_app(app)
+    syndic.init_app(app)  # after the modules: viewing as a client swaps the user first
+    pending.init_app(app)  # after-login gates and the pending-actions pop-up

@@ -1,14 +1,20 @@
-"""Compressed static text files (brotli, else gzip): the theme's and vendors' CSS/JS.
+"""Front-end delivery: compressed static text files, and the pixel size of every image.
 
-Flask-Compress does the encoding; this module decides which responses may be
-compressed, because its own rule would also re-encode file downloads and
-partial (Range) responses.
+Flask-Compress does the encoding (brotli, else gzip); this module decides which responses
+may be compressed, because its own rule would also re-encode file downloads and partial
+(Range) responses. `asset_size` and `upload_size` give an `<img>` its width and height, so
+the browser keeps the image's place before it arrives and nothing below it jumps.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+import functools
+from pathlib import Path
+
+from flask import Flask, Response, current_app, request
 from flask_compress import Compress
+from markupsafe import Markup
+from PIL import Image
 
 # text formats only: images, PDFs, fonts and archives are compressed already
 MIMETYPES = [
@@ -44,6 +50,35 @@ def _may_compress(response: Response) -> bool:
     return request.endpoint == "static"
 
 
+def _attributes(size) -> Markup:
+    return Markup(' width="%d" height="%d"') % tuple(size) if size else Markup("")
+
+
+def asset_size(path: str | None) -> Markup:
+    """` width="…" height="…"` of a tenant image (logo, banner), measured by the build."""
+    images = current_app.extensions["portal"]["static"].get("images", {})
+    return _attributes(images.get(path))
+
+
+@functools.lru_cache(maxsize=16384)
+def _stored_size(path: str) -> tuple[int, int] | None:
+    # a stored upload never changes (a new file gets a new random name): its header is read
+    # once per process, and a page of 60 photos costs no query and no database column
+    try:
+        with Image.open(path) as img:
+            return img.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+def upload_size(kind: str, stored_name: str | None) -> Markup:
+    """` width="…" height="…"` of an uploaded image (a photo, a thumbnail), from its file."""
+    if not stored_name:
+        return Markup("")
+    folder = Path(current_app.config["PORTAL_UPLOAD_DIR"]) / kind
+    return _attributes(_stored_size(str(folder / Path(stored_name).name)))
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_MIMETYPES", MIMETYPES)
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
@@ -51,3 +86,4 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_REGISTER", False)  # _compress decides first
     compress.init_app(app)
     app.after_request(_compress)
+    app.jinja_env.globals.update(asset_size=asset_size, upload_size=upload_size)

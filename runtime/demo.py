@@ -90,6 +90,11 @@ def _import_erp(erp_folder: Path | None) -> None:
     report = importer.run(erp_folder)
     if report.errors:
         raise RuntimeError("demo ERP sample: " + "; ".join(report.errors))
+    # one client whose portal access staff switched off, as the staff console shows it
+    ana = db.session.scalar(select(User).where(User.erp_id == "C-0003"))
+    if ana is not None:
+        ana.portal_access = False
+        ana.access_note = "Acesso suspenso a pedido da titular do contrato até nova ordem."
 
 
 def seed(erp_folder: Path | None = None) -> list[tuple[str, str, str]]:

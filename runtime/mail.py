@@ -32,6 +32,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
+from blinker import Namespace
 from flask import current_app, render_template
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -47,9 +48,9 @@ from .mail_smtp import (
 )
 from .models import OutboxMessage, utcnow
 
-__all__ = ["MailError", "PassReport", "PermanentFailure", "TemporaryFailure",
-           "UncertainDelivery", "backoff", "build_message", "deliver_pending", "queue",
-           "requeue", "sweep_stale", "work"]
+__all__ = ["Attachment", "MailError", "PassReport", "PermanentFailure", "TemporaryFailure",
+           "UncertainDelivery", "backoff", "build_message", "deliver_pending", "outbox_pass",
+           "queue", "requeue", "sweep_stale", "work"]
 
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
@@ -60,6 +61,11 @@ INTERRUPTED = ("delivery was interrupted after the message was handed to the mai
                "which may have accepted it: not re-sent automatically")
 REVIEW = ("failed", "unknown")  # what staff see and may re-queue
 LOGO_HEIGHT = 72  # pixels: shown 36 px high, sharp on high-density screens
+
+outbox_pass = Namespace().signal("outbox-pass")
+"""Sent at the start of each delivery pass of the worker (`deliver_pending`), sender: the
+app, keyword `now` (UTC): modules queue their timed e-mails here (Manifest.handlers), and
+commit, so this same pass delivers them."""
 
 
 # -- queueing (inside a request) ------------------------------------------------------------
@@ -72,8 +78,19 @@ def _sender(portal: dict) -> str:
     return formataddr((portal["tenant"]["name"], fallback))
 
 
-def build_message(to: str, subject: str, template: str, **context) -> EmailMessage:
-    """A text + HTML message rendered from templates/email/<template>.{txt,html}."""
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (e.g. an appointment's .ics invitation)."""
+
+    filename: str
+    content: bytes
+    mimetype: str  # "text/calendar; method=REQUEST": main/sub type, then parameters
+
+
+def build_message(to: str, subject: str, template: str, *,
+                  attachments: tuple[Attachment, ...] = (), **context) -> EmailMessage:
+    """A text + HTML message rendered from templates/email/<template>.{txt,html}, with
+    `attachments` after them."""
     portal = current_app.extensions["portal"]
     msg = EmailMessage()
     msg["From"] = _sender(portal)
@@ -90,12 +107,19 @@ def build_message(to: str, subject: str, template: str, **context) -> EmailMessa
                                         logo_cid=cid and cid[1:-1], **context), subtype="html")
     if logo:  # inline, so it shows even where remote images are blocked
         msg.get_payload()[1].add_related(logo, "image", "png", cid=cid, filename="logo.png")
+    for item in attachments:
+        kind, *params = [p.strip() for p in item.mimetype.split(";")]
+        maintype, subtype = kind.split("/", 1)
+        msg.add_attachment(item.content, maintype=maintype, subtype=subtype,
+                           filename=item.filename,
+                           params=dict(p.split("=", 1) for p in params if "=" in p))
     return msg
 
 
-def queue(to: str, subject: str, template: str, **context) -> OutboxMessage:
+def queue(to: str, subject: str, template: str, *, attachments: tuple[Attachment, ...] = (),
+          **context) -> OutboxMessage:
     """Add a message to the outbox in the current transaction (the caller commits)."""
-    msg = build_message(to, subject, template, **context)
+    msg = build_message(to, subject, template, attachments=attachments, **context)
     row = OutboxMessage(recipient=to, subject=subject, raw=bytes(msg),
                         message_id=str(msg["Message-ID"]), status="pending",
                         next_attempt_at=utcnow())
@@ -281,6 +305,8 @@ def deliver_pending(limit: int = 500, clock: Callable[[], datetime] = utcnow) ->
     """One delivery pass: due messages, oldest first, each claimed before it is sent."""
     report = PassReport()
     db.session.commit()  # a fresh transaction: SQLite cannot upgrade an old read snapshot
+    # periodic work of the modules (e.g. the scheduling reminders): queues and commits
+    outbox_pass.send(current_app._get_current_object(), now=clock())
     sweep_stale(clock())
     transport = _transport()
     try:

@@ -1,4 +1,10 @@
-"""The side menu: the tenant's tree, with each entry resolved to a link the runtime serves."""
+"""The side menu: the tenant's tree, with each entry resolved to a link the runtime serves.
+
+Each client portal has its own tree: `menu` for buyers, `menu_syndic` for building
+managers (when the tenant file has none, one entry per enabled module that serves them,
+from its manifest's `syndic_entry`). A module entry shows only in the portals its module
+serves.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,9 @@ from dataclasses import dataclass, field
 
 from flask import current_app, request, url_for
 from markupsafe import Markup
+
+from .modules import BUYER, SYNDIC
+from .syndic import current_view
 
 
 @dataclass
@@ -38,13 +47,14 @@ def _divisions(group_id: str) -> list[Entry]:
     return []
 
 
-def _resolve(node: dict) -> Entry | None:
+def _resolve(node: dict, view: str) -> Entry | None:
     entry = Entry(node["label"], node["icon"])
     kind, target = node["kind"], node["target"]
     modules = current_app.extensions["portal"].modules
     if kind == "module":
         manifest = modules.get(target)
-        entry.href = _link(manifest.endpoint) if manifest and manifest.endpoint else None
+        served = manifest is not None and manifest.endpoint and view in manifest.views
+        entry.href = _link(manifest.endpoint) if served else None
     elif kind == "page":
         entry.href = _link("pages.show", slug=target)
     elif kind == "url":
@@ -52,7 +62,7 @@ def _resolve(node: dict) -> Entry | None:
     elif kind == "division_group":
         entry.children = [e for e in _divisions(target) if e.href]
     else:
-        entry.children = [e for e in map(_resolve, node["children"]) if e]
+        entry.children = [e for e in (_resolve(n, view) for n in node["children"]) if e]
     if not entry.href and not entry.children:
         return None
     return entry
@@ -65,18 +75,39 @@ def _mark_active(entries: list[Entry], path: str) -> None:
         _mark_active(entry.children, path)
 
 
-def _resolved() -> list[Entry]:
-    """The menu's links, resolved once per application (and script root)."""
+def syndic_default() -> list[dict]:
+    """The building manager's menu when the tenant file has no `menu_syndic`."""
+    modules = current_app.extensions["portal"].modules.values()
+    chosen = sorted((m for m in modules if m.syndic_entry and SYNDIC in m.views),
+                    key=lambda m: m.syndic_entry.order)  # stable: REGISTRY order next
+    return [{"label": m.syndic_entry.label, "icon": m.syndic_entry.icon, "kind": "module",
+             "target": m.name, "children": []} for m in chosen]
+
+
+def _nodes(view: str) -> list[dict]:
+    portal = current_app.extensions["portal"]
+    if view != SYNDIC:
+        return portal["menu"]
+    written = portal.get("menu_syndic")
+    return syndic_default() if written is None else written
+
+
+def _view() -> str:
+    return current_view() or BUYER
+
+
+def _resolved(view: str) -> list[Entry]:
+    """A portal's menu links, resolved once per application (and script root)."""
     cache = current_app.extensions["portal"].menu_entries
-    key = request.script_root
+    key = (request.script_root, view)
     if key not in cache:
-        cache[key] = [e for e in map(_resolve, current_app.extensions["portal"]["menu"]) if e]
+        cache[key] = [e for e in (_resolve(n, view) for n in _nodes(view)) if e]
     return cache[key]
 
 
 def build_menu() -> list[Entry]:
     """The client menu for the current request, active entry marked."""
-    entries = copy.deepcopy(_resolved())
+    entries = copy.deepcopy(_resolved(_view()))
     _mark_active(entries, request.path)
     return entries
 
@@ -93,9 +124,11 @@ def _active_href(entries: list[Entry], path: str) -> str | None:
 
 
 def menu_html() -> Markup:
-    """The rendered menu: the same for every user, so rendered once per active entry."""
+    """The rendered menu: the same for every user of a portal, so rendered once per portal
+    and active entry."""
     cache = current_app.extensions["portal"].menu_html
-    key = (request.script_root, _active_href(_resolved(), request.path))
+    view = _view()
+    key = (request.script_root, view, _active_href(_resolved(view), request.path))
     if key not in cache:
         template = current_app.jinja_env.from_string(
             '{% from "macros/menu.html" import menu_entries %}{{ menu_entries(entries) }}')

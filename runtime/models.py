@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, true
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from .extensions import db
+from .phones import national
 
 ROLES = ("client", "syndic", "staff", "admin")
 STAFF_ROLES = ("staff", "admin")
@@ -43,6 +44,8 @@ class User(UserMixin, db.Model):
     erp_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # the ERP's customer id
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(30))
+    # the phone as area code + number, to log in by phone (set with phone; shared numbers exist)
+    phone_digits: Mapped[str | None] = mapped_column(String(11), index=True)
     address: Mapped[str | None] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(10), default="client")
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -50,6 +53,15 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     invited_at: Mapped[datetime | None]  # when the last first-access link was sent
+    # staff switch a client's access to the portal off (with a reason) without deactivating
+    # the account: its data stays, its logins are refused with "contact the company"
+    portal_access: Mapped[bool] = mapped_column(default=True, server_default=true())
+    access_note: Mapped[str | None] = mapped_column(String(300))
+
+    @validates("phone")
+    def _phone(self, key: str, value: str | None) -> str | None:
+        self.phone_digits = national(value)
+        return value
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # writes the same number (generator/build.py RELEASE_FORMAT); bump both on a change an
 # older or newer runtime would misread, so such a release is refused with "rebuild it"
 # instead of failing on a missing key in the middle of a request.
-RELEASE_FORMAT = 1
+RELEASE_FORMAT = 2  # 2: one CSS bundle and one JS bundle, subset icons
 
 
 class InstanceError(RuntimeError):
@@ -110,8 +110,9 @@ class Portal(Mapping[str, Any]):
         self.context: dict[str, Any] | None = None  # template globals, built on first render
         self.counter: DatabaseCounter | RedisCounter | None = None  # login attempts
         self.proxy_warned = False  # the X-Forwarded-For warning is logged once
-        self.menu_entries: dict[str, list] = {}  # script root -> resolved menu
-        self.menu_html: dict[tuple[str, str | None], Markup] = {}  # (root, active) -> HTML
+        self.menu_entries: dict[tuple[str, str], list] = {}  # (root, view) -> resolved menu
+        # (script root, view, active entry) -> HTML
+        self.menu_html: dict[tuple[str, str, str | None], Markup] = {}
         self.footer_html: Markup | None = None
         self.mail_logo: dict[str, bytes | None] = {}  # "png" -> the logo for e-mail, once
 

@@ -30,6 +30,8 @@ from .models import LoginSession, StoredSession, User, utcnow
 
 TOUCH_SECONDS = 300
 SEEN_KEY = "_seen"
+# probed every few seconds by load balancers and orchestrators, never with a login
+HEALTH_PATHS = ("/healthz", "/healthz/ready")
 
 
 def _encode_other(value: object) -> object:
@@ -49,13 +51,14 @@ class _Portal:
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
     def open_session(self, app: Flask, req) -> ServerSideSession:
-        if req.path.startswith(app.static_url_path + "/"):
-            # static files never read the session: skip the store lookup
+        if req.path.startswith(app.static_url_path + "/") or req.path in HEALTH_PATHS:
+            # static files and health probes never read the session: skip the store lookup
             return self.session_class(sid=self._generate_sid(self.sid_length))
         return super().open_session(app, req)
 
     def save_session(self, app: Flask, sess: ServerSideSession, response) -> None:
-        if request.path.startswith(app.static_url_path + "/") and not sess.modified:
+        if (request.path.startswith(app.static_url_path + "/") or request.path in HEALTH_PATHS) \
+                and not sess.modified:
             return
         super().save_session(app, sess, response)
 

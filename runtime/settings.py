@@ -36,8 +36,11 @@ RESOLVED = {
     "PORTAL_IMAGE_MAX_PIXELS": "IMAGE_MAX_MPX",
     "PORTAL_PROXY_COUNT": "PROXY_COUNT",
     "PORTAL_REDIS_URL": "REDIS_URL",
+    "PORTAL_LOG_FORMAT": "LOG_FORMAT",
+    "PORTAL_METRICS_TOKEN": "METRICS_TOKEN",
 }
 MAIL_MODES = ("smtp", "outbox")
+LOG_FORMATS = ("text", "json")
 
 
 def env_value(text: str) -> object:
@@ -134,11 +137,22 @@ def load(config: Config, instance: Path, password_env: str | None,
         PORTAL_PROXY_COUNT=layers.whole("PROXY_COUNT", 0, 0, "proxies"),
         # sessions and login counters live in Redis when it is set, else in the database
         PORTAL_REDIS_URL=layers.text("REDIS_URL") or None,
+        PORTAL_LOG_FORMAT=_log_format(layers),
+        # /metrics answers 404 until a token is set (runtime/observability.py)
+        PORTAL_METRICS_TOKEN=layers.text("METRICS_TOKEN") or None,
     )
     # the whole request may carry a ticket's files plus its form: the per-file and per-ticket
     # limits must answer first (with the form kept), not a bare 413 from Werkzeug
     config["MAX_CONTENT_LENGTH"] = max(64 * MB, config["PORTAL_TICKET_MAX_BYTES"] + 16 * MB,
                                        config["PORTAL_UPLOAD_MAX_BYTES"] + 16 * MB)
+
+
+def _log_format(layers: _Layers) -> str:
+    """text (readable lines, the default) or json (one object a line, for log collectors)."""
+    value = layers.text("LOG_FORMAT").lower() or "text"
+    if value not in LOG_FORMATS:
+        raise layers.fail("LOG_FORMAT", '"text" or "json"')
+    return value
 
 
 def _secret_key(layers: _Layers, data_dir: Path) -> str | bytes:

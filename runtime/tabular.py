@@ -114,6 +114,19 @@ def parse_email(value: str) -> str:
         raise Problem(f'"{shown(value.strip().lower())}" is not an e-mail address') from None
 
 
+FLAGS = {"true": True, "1": True, "yes": True, "sim": True, "s": True, "y": True, "x": True,
+         "false": False, "0": False, "no": False, "não": False, "nao": False, "n": False}
+
+
+def parse_flag(value: str) -> bool:
+    """Yes or no: true/false, 1/0, sim/não, yes/no, s/n (a JSON true or false too)."""
+    flag = FLAGS.get(value.strip().lower())
+    if flag is None:
+        raise Problem(f'"{shown(value)}" is not yes or no (use true or false, 1 or 0, '
+                      "sim or não)")
+    return flag
+
+
 # -- tables ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -407,6 +420,9 @@ def _read_json(path: Path, table: Table, report: Report) -> tuple[list[str], lis
 
 
 def _json_cell(name: str, value: Any, table: Table) -> Any:
+    column = table.columns.get(name)
+    if isinstance(value, bool) and column is not None and column.parse is parse_flag:
+        return "true" if value else "false"  # the one place a JSON boolean is meant
     if name not in table.lists:
         return _json_value(value)
     return value if isinstance(value, list) else Problem(f"expected {table.lists[name]}")

@@ -10,12 +10,13 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy import text
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from .brdocs import format_document
 from .extensions import db
 from .menu import build_menu, menu_html
-from .modules import parts
+from .modules import SYNDIC, parts
+from .syndic import current_view
 
 SOCIAL_ICONS = {"facebook": "facebook", "instagram": "instagram", "linkedin": "linkedin",
                 "youtube": "youtube", "x": "twitter-x", "tiktok": "tiktok",
@@ -100,14 +101,59 @@ def home():
     if current_user.is_staff:
         return redirect(url_for("staff.dashboard"))
     portal = current_app.extensions["portal"]
-    # the core names no module: each enabled one adds its own cards and sections
-    return render_template("home.html", banners=portal["branding"]["banners"],
-                           cards=parts("home.cards"), sections=parts("home.sections"))
+    # the core names no module: each enabled one adds its own cards and sections, to the
+    # buyer's home ("home.*") or the building manager's ("syndic.home.*")
+    syndic = current_view() == SYNDIC
+    prefix = "syndic." if syndic else ""
+    # the banners advertise to buyers; a building manager's home starts with their buildings
+    return render_template("home.html", banners=[] if syndic else portal["branding"]["banners"],
+                           cards=parts(prefix + "home.cards"),
+                           sections=parts(prefix + "home.sections"))
 
 
 def healthz():
-    db.session.execute(text("SELECT 1"))
+    """Liveness: the process answers. Touches nothing else, so an outage of the database
+    does not get every web process restarted (that is what readiness is for)."""
     return {"status": "ok", "tenant": current_app.extensions["portal"]["tenant"]["id"]}
+
+
+def _database_ready() -> None:
+    try:
+        db.session.execute(text("SELECT 1"))
+    finally:
+        db.session.rollback()
+
+
+def _redis_ready() -> None:
+    health = current_app.extensions.setdefault("portal_health", {})
+    client = health.get("redis")
+    if client is None:
+        import redis
+
+        client = health["redis"] = redis.Redis.from_url(
+            current_app.config["PORTAL_REDIS_URL"], socket_connect_timeout=2, socket_timeout=2)
+    client.ping()
+
+
+def ready():
+    """Readiness: the database answers, and Redis when the instance uses it; 503 naming
+    what failed otherwise (the details go to the log, not to whoever asks)."""
+    checks = {"database": _database_ready}
+    if current_app.config.get("PORTAL_REDIS_URL"):
+        checks["redis"] = _redis_ready
+    failed = []
+    for name, check in checks.items():
+        try:
+            check()
+        except Exception as exc:  # any failure of a dependency means "not ready"
+            current_app.logger.error("readiness: %s unavailable: %s", name, exc)
+            failed.append(name)
+    body = {"status": "unavailable" if failed else "ok",
+            "tenant": current_app.extensions["portal"]["tenant"]["id"],
+            "checks": {name: "failed" if name in failed else "ok" for name in checks}}
+    if failed:
+        body["failed"] = failed
+    return body, 503 if failed else 200
 
 
 def _error(exc: HTTPException):
@@ -123,12 +169,33 @@ def _error(exc: HTTPException):
     code = exc.code or 500
     if code < 400:  # routing redirects are HTTPExceptions too
         return exc
+    if isinstance(exc, MethodNotAllowed) and not _served_by_another_method(exc):
+        code = 404  # a path no rule serves, whatever the method (see below)
     if code >= 500:  # after a failed statement PostgreSQL refuses the queries this page makes
         db.session.rollback()
     message = messages.get(code, exc.description)
     if request.accept_mimetypes.best == "application/json":
         return {"error": message}, code
     return render_template("errors/error.html", code=code, message=message), code
+
+
+def _served_by_another_method(exc: MethodNotAllowed) -> bool:
+    """Whether a rule of another method really serves this path.
+
+    Werkzeug answers 405 as soon as a rule of another method matches the path's pattern,
+    before its converters check the values: `POST /x/0/edit` beside `GET /x/<int:id>/edit`
+    would say "not allowed" for an id no row can have, where every other route says 404.
+    """
+    adapter = current_app.create_url_adapter(request)
+    for method in exc.valid_methods or ():
+        try:
+            adapter.match(method=method)
+        except NotFound:
+            continue
+        except HTTPException:  # a redirect or another answer: the path exists
+            return True
+        return True
+    return False
 
 
 def _csrf_error(exc: CSRFError):
@@ -140,6 +207,7 @@ def _csrf_error(exc: CSRFError):
 def init_app(app: Flask) -> None:
     app.add_url_rule("/", "home", login_required(home))
     app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/healthz/ready", "ready", ready)
     app.context_processor(_context)
     app.jinja_env.filters["format_document"] = format_document
     app.jinja_env.filters["isodate"] = _isodate

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import re
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -245,10 +249,18 @@ class AuthActions:
         return submit(self.client, "/logout", {}, page="/")
 
 
-def login(app, email: str, kind: str = "client"):
-    """A test client of `app`, logged in as `email` (checked)."""
+def login(app, email: str, kind: str = "client", gates: bool = False):
+    """A test client of `app`, logged in as `email` (checked).
+
+    Past the screens a client meets after logging in (runtime/pending.py: the address
+    confirmation, the first-login survey) and the pop-up of pending actions, as if already
+    dealt with in this session; `gates=True` keeps them (tests/test_engage.py)."""
     client = app.test_client()
     assert AuthActions(client).login(email, kind=kind).status_code == 302
+    if not gates:
+        with client.session_transaction() as session:
+            session.pop("portal.gates", None)
+            session.pop("portal.pending", None)
     return client
 
 
@@ -285,3 +297,123 @@ def mail_link(message) -> str:
     match = re.search(r"https?://\S+/(first-access|reset)/\S+", body)
     assert match, body
     return "/" + match.group(0).split("/", 3)[3]
+
+
+# -- the browser tests (headless Chromium against a live server) ---------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for a test file (skipped without Chromium, except under CI)."""
+    if not CHROMIUM:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required under CI (.ci/run installs it)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def collect_dropped_downloads():
+    """Chromium drops font and image downloads when a test navigates on; Werkzeug's
+    development server may leave that file to the garbage collector, which `filterwarnings =
+    error` would turn into a failure of whichever test runs next: collect them now, under
+    the browser test's own filter."""
+    yield
+    gc.collect()
+
+
+@contextlib.contextmanager
+def serving(app):
+    """`app` on a live local server, for a browser; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory):
+    """The demo tenant aurora, built and seeded as `./dev demo` does (every password set)."""
+    from generator.build import build
+    from runtime.demo import seed
+    from runtime.extensions import db
+    from runtime.models import User
+
+    out = tmp_path_factory.mktemp("live")
+    app = make_app(build(str(ROOT / "tenants/aurora/tenant.yaml"), out).instance)
+    with app.app_context():  # the demo's ERP data, photos and documents, for Maria
+        seed(ROOT / "tenants" / "aurora" / "erp")
+        for user in db.session.scalars(db.select(User)):
+            user.set_password(PASSWORD)
+        db.session.commit()
+    return app
+
+
+@pytest.fixture(scope="module")
+def live_portal(live_app):
+    """The seeded demo tenant on a live server: its base URL."""
+    with serving(live_app) as base:
+        yield base
+
+
+def browser_login(page, base: str, identifier: str = "529.982.247-25",
+                  kind: str | None = None, seen=None) -> None:
+    """Log in through the login page (Maria by default); `kind` picks a login tab.
+
+    A client then meets the screens that come before the portal (gates: the address
+    confirmation, answered with its first button; the welcome survey, put off with its
+    button that needs no answers, `formnovalidate`) and the pop-up of what waits for them
+    (closed with Escape), as a person would; `seen(state)` is called on each before it is
+    left (the accessibility test checks them)."""
+    from urllib.parse import urlsplit
+
+    page.goto(base + "/login" + (f"?kind={kind}" if kind else ""))
+    page.fill("#identifier", identifier)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    for _ in range(5):  # a gate's address carries the page asked for, as next=
+        if "next=" not in urlsplit(page.url).query:
+            break
+        if seen:
+            seen(urlsplit(page.url).path + " (before the portal, after logging in)")
+        later = page.locator("main form button[type=submit][formnovalidate]")
+        with page.expect_navigation():
+            (later if later.count() else page.locator("main form button[type=submit]")) \
+                .first.click()
+    # the page fetches the pop-up (GET /pending): settled once its placeholder is gone
+    page.wait_for_selector("[data-pending-url]", state="detached")
+    page.wait_for_load_state("load")
+    for _ in range(100):  # a pop-up fetched after the page loads: wait until it is settled
+        if not page.locator("[data-pending-url]").count():
+            break
+        page.wait_for_timeout(50)
+    popup = page.locator(".modal[data-show-on-load]")
+    if popup.count():
+        # shown once Bootstrap has moved the focus into it (Escape is ignored before)
+        for _ in range(200):
+            if page.evaluate("!!document.activeElement.closest('.modal[data-show-on-load]')"):
+                break
+            page.wait_for_timeout(50)
+        if seen:
+            seen(urlsplit(page.url).path + " with the pop-up of what waits for the client")
+        for _ in range(5):
+            page.keyboard.press("Escape")
+            try:
+                popup.wait_for(state="hidden", timeout=2000)
+                break
+            except Exception:  # noqa: BLE001 - Playwright's timeout: press again
+                continue

@@ -153,7 +153,9 @@ def test_a_failed_login_ties_each_error_to_its_field_and_sums_them_up(sqlite_app
     for name in ("identifier", "password"):
         field = page.by_id(name)
         assert field.attrs["aria-invalid"] == "true"
-        error = page.by_id(field.attrs["aria-describedby"])
+        described = field.attrs["aria-describedby"].split()  # its error, then any help
+        assert described[0] == f"{name}-error"
+        error = page.by_id(described[0])
         assert error.text.strip() and error.text.strip() in summary.text
 
 
@@ -209,3 +211,108 @@ def test_notice_times_are_valid_on_the_list_and_the_notice(sqlite_app):
         assert times, url
         for time in times:
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", time.attrs["datetime"]), url
+
+
+def _errors_tied(page: _Page, controls: list[_Element], error_id: str) -> None:
+    """Each control is marked invalid and names the error (by id) that the page shows."""
+    assert controls
+    for control in controls:
+        assert control.attrs.get("aria-invalid") == "true", control.attrs
+        assert error_id in control.attrs.get("aria-describedby", "").split(), control.attrs
+    assert page.by_id(error_id).text.strip()
+
+
+def test_a_rating_sent_without_stars_ties_its_error_to_every_star(people):
+    from runtime.extensions import db
+    from runtime.models import utcnow
+    from runtime.modules.tickets.models import Ticket
+
+    client = login(people, "client@example.com")
+    protocol = open_leak(client)
+    with people.app_context():
+        ticket = db.session.scalar(db.select(Ticket).where(Ticket.protocol == protocol))
+        ticket.status, ticket.finished_at = "finished", utcnow()
+        db.session.commit()
+    response = submit(client, f"/tickets/{protocol}/rate", {"comment": "Quick"},
+                      page=f"/tickets/{protocol}")
+    assert response.status_code == 400
+    page = _Page(response.get_data(as_text=True))
+    # the summary's link leads to the group of stars, which can take the focus
+    assert "#rating" in [e.attrs["href"] for e in page.find("a")
+                         if "alert-link" in e.attrs.get("class", "")]
+    group = page.by_id("rating")
+    assert group.tag == "fieldset" and group.attrs["tabindex"] == "-1"
+    stars = [e for e in page.find("input") if e.attrs.get("name") == "rating"]
+    assert len(stars) == 5
+    _errors_tied(page, stars, "rating-error")
+
+
+def test_a_rich_text_error_is_tied_to_the_editor_and_its_textarea(app):
+    add_user(app, "admin@example.com", role="admin", name="Ada Admin")
+    admin = login(app, "admin@example.com")
+    response = submit(admin, "/staff/notices/new",
+                      {"title": "Water cut", "summary": "Monday", "content": "x" * 200_001,
+                       "publish_from": "2026-01-01T10:00", "active": "y"},
+                      content_type="multipart/form-data")
+    assert response.status_code == 400
+    page = _Page(response.get_data(as_text=True))
+    (area,) = [e for e in page.find("div") if e.attrs.get("role") == "textbox"]
+    _errors_tied(page, [area, page.by_id("content")], "content-error")
+    assert "content-help" in area.attrs["aria-describedby"].split()
+
+
+def test_every_staff_screen_has_a_title_of_its_own(people):
+    client = login(people, "client@example.com")
+    staff = login(people, "staff@example.com")
+    protocol = open_leak(client)
+    titles = {}
+    for url in ("/staff/", "/staff/clients", "/staff/clients/new", "/staff/tickets",
+                "/staff/tickets/dashboard", f"/staff/tickets/{protocol}"):
+        response = staff.get(url)
+        assert response.status_code == 200, url
+        (title,) = _Page(response.get_data(as_text=True)).find("title")
+        titles[url] = " ".join(title.text.split())
+    assert len(set(titles.values())) == len(titles), titles
+    assert titles["/staff/tickets"] == "Tickets · Desk Homes"  # "<screen> · <company>"
+    assert titles[f"/staff/tickets/{protocol}"].startswith(protocol + " · Leak")
+
+
+@pytest.mark.parametrize("background", ["#FFFFFF", "#F5F7FA", "#FFF8E1", "#E8F5E9", "#1F2933",
+                                        "#000000", "#777777"])
+@pytest.mark.parametrize("primary,secondary", [("#0B4F8A", "#F2A900"), ("#FACC15", "#22D3EE"),
+                                               ("#166534", "#FFFFFF"), ("#777777", "#888888")])
+def test_text_and_focus_colours_are_readable_whatever_the_tenant_chose(background, primary,
+                                                                       secondary):
+    from generator.colours import WHITE, contrast, on_colour, text_colours
+
+    colours = text_colours({"background": background, "primary": primary,
+                            "secondary": secondary, "menu_background": primary,
+                            "text": on_colour(background)})
+    # text sits on the page and, on a light page, on white cards and bars
+    surfaces = [background] + ([WHITE] if on_colour(background) != WHITE else [])
+    for name, value in colours.items():
+        if name == "menu-focus":
+            assert contrast(value, primary) >= 3, (name, value)
+            continue
+        need = 3 if name == "focus" else 4.5
+        assert all(contrast(value, s) >= need for s in surfaces), (name, value)
+
+
+def test_a_yellow_primary_gets_links_and_focus_rings_dark_enough_to_see(built_instance):
+    """The minimal tenant's primary is yellow (#F2A900): its links and rings are darkened."""
+    import json
+    import re
+
+    from generator.colours import contrast
+
+    config = json.loads((built_instance / "release" / "config.json").read_text())
+    css = (built_instance / "release" / "static" / config["static"]["theme_css"]).read_text()
+    tokens = dict(re.findall(r"--color-([a-z-]+): (#[0-9A-F]{6});", css))
+    background = config["branding"]["colors"]["background"]
+    assert config["branding"]["colors"]["primary"] == "#F2A900"
+    assert contrast("#F2A900", background) < 3  # yellow text could not be read
+    for name, need in (("primary-text", 4.5), ("danger-text", 4.5), ("muted-text", 4.5),
+                       ("focus-text", 3)):
+        assert contrast(tokens[name], background) >= need, name
+    assert "--bs-link-color: var(--color-primary-text);" in css
+    assert ".btn:focus-visible" in css and "outline: 3px solid var(--color-focus-text)" in css

@@ -25,7 +25,7 @@ def test_wrong_password_is_refused_without_saying_which_part(app, auth):
     for identifier in ("maria@example.com", "nobody@example.com"):
         response = auth.login(identifier, "wrong-password")
         assert response.status_code == 401
-        assert "E-mail, CPF/CNPJ or password incorrect." in response.get_data(as_text=True)
+        assert "E-mail, CPF/CNPJ, phone or password incorrect." in response.get_data(as_text=True)
 
 
 def test_repeated_failures_lock_the_account(app, client, auth):

@@ -2,78 +2,25 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import os
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from generator.build import build
-from tests.conftest import PASSWORD, ROOT, add_user, make_app
+from tests.conftest import PASSWORD, ROOT, add_user, browser_login, make_app, serving
 
 pytestmark = [
     pytest.mark.browser,
-    # Chromium drops font and image downloads when a test navigates on; Werkzeug's development
-    # server (the live server here, not gunicorn) may then leave that file to the garbage
-    # collector, which `filterwarnings = error` would turn into a failure of whichever test
-    # runs next. What these tests check is what the page shows.
+    # Chromium drops font and image downloads when a test navigates on (see
+    # conftest.collect_dropped_downloads): what these tests check is what the page shows.
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.usefixtures("collect_dropped_downloads"),
 ]
 
 
-@pytest.fixture(autouse=True)
-def _collect_dropped_downloads():
-    """Collect those dropped files now, under this module's filter, not in a later test."""
-    yield
-    gc.collect()
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is required under CI (.ci/run installs it)")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def live_portal(tmp_path_factory):
-    out = tmp_path_factory.mktemp("live")
-    app = make_app(build(str(ROOT / "tenants/aurora/tenant.yaml"), out).instance)
-    from runtime.demo import seed
-    from runtime.extensions import db
-    from runtime.models import User
-
-    with app.app_context():  # the demo's ERP data, photos and documents, for Maria
-        seed(ROOT / "tenants" / "aurora" / "erp")
-        for user in db.session.scalars(db.select(User)):
-            user.set_password(PASSWORD)
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
 def _login(page, base: str) -> None:
-    page.goto(base + "/login")
-    page.fill("#identifier", "529.982.247-25")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    browser_login(page, base)
+    assert page.url == base + "/"
 
 
 def test_phone_menu_collapses_to_a_button(browser, live_portal, tmp_path):
@@ -139,6 +86,9 @@ def test_opening_a_request_with_a_photo_on_a_phone(browser, live_portal, tmp_pat
     page.get_by_role("link", name="Assistência Técnica").click()
     page.get_by_role("link", name="Infiltração").click()
     page.select_option("select[name=f_comodo]", "Cozinha")
+    # the leak is in her own unit (the request asks where: a unit or a common area)
+    unit = page.locator("select[name=place] option[value^='unit:']").first.get_attribute("value")
+    page.select_option("select[name=place]", unit)
     page.set_input_files("input[name=f_fotos]", str(photo))
     page.fill("textarea[name=description]", "Mancha de umidade atrás da pia")
     page.get_by_role("button", name="Enviar solicitação").click()
@@ -202,17 +152,6 @@ def test_a_tall_photo_is_shown_whole_in_the_viewer(browser, live_portal):
         context.close()
 
 
-@contextlib.contextmanager
-def _serving(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-
-
 def _inside(element, frame, natural: tuple[int, int]) -> None:
     """`element` lies within `frame`, drawn whole at the proportions of `natural`."""
     box, outer = element.bounding_box(), frame.bounding_box()
@@ -235,7 +174,7 @@ def test_any_logo_fits_the_header_and_the_login_card(browser, tmp_path, size):
     config.write_text(config.read_text().replace("assets/logo.svg", "assets/logo.png"))
     app = make_app(build(str(config), tmp_path / "build").instance)
     add_user(app, "chris@example.com", name="Christopher Alexander Montgomery")
-    with _serving(app) as base:
+    with serving(app) as base:
         for width in (390, 1366):
             context = browser.new_context(viewport={"width": width, "height": 844})
             page = context.new_page()
@@ -267,7 +206,7 @@ def test_spanish_login_tabs_stay_on_one_row_on_a_phone(browser, tmp_path):
     config = tmp_path / "tenants" / "aurora" / "tenant.yaml"
     config.write_text(config.read_text().replace("locale: pt-BR", "locale: es"))
     app = make_app(build(str(config), tmp_path / "build").instance)
-    with _serving(app) as base:
+    with serving(app) as base:
         context = browser.new_context(viewport={"width": 390, "height": 844})
         page = context.new_page()
         page.goto(base + "/login")

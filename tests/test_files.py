@@ -14,9 +14,7 @@ import pytest
 from PIL import Image, ImageFile
 from werkzeug.datastructures import FileStorage
 
-from tests.conftest import ROOT, login, submit
-from tests.test_browser import _login as _browser_login
-from tests.test_browser import browser, live_portal  # noqa: F401  (fixtures)
+from tests.conftest import ROOT, browser_login, login, submit
 from tests.test_property import _ids, estate  # noqa: F401  (estate: the demo tenant fixture)
 from tests.test_tickets import open_leak, people  # noqa: F401  (people: the desk fixture)
 
@@ -343,7 +341,7 @@ def _no_formula_after_any_separator(text: str) -> None:
     "a\n=cmd|' /C calc'!A0", "a\r\n @x", "x;y;=z",
 ])
 def test_csv_cells_never_start_a_formula_after_any_separator(value):
-    from runtime.modules.tickets.staff import _cell
+    from runtime.spreadsheet import safe_cell as _cell
 
     escaped = _cell(value)
     _no_formula_after_any_separator(escaped)
@@ -352,7 +350,7 @@ def test_csv_cells_never_start_a_formula_after_any_separator(value):
 
 @pytest.mark.parametrize("value", ["João Silva", "Apto 101-A", "a;b", "R$ 1.200,50", 5, None])
 def test_csv_cells_without_a_formula_are_unchanged(value):
-    from runtime.modules.tickets.staff import _cell
+    from runtime.spreadsheet import safe_cell as _cell
 
     assert _cell(value) == value
 
@@ -378,11 +376,11 @@ def test_the_csv_export_escapes_a_formula_after_a_semicolon(people):  # noqa: F8
 
 
 @pytest.mark.browser
-def test_chromium_shows_a_sandboxed_pdf_in_the_document_page(browser, live_portal):  # noqa: F811
+def test_chromium_shows_a_sandboxed_pdf_in_the_document_page(browser, live_portal):
     """The sandbox costs no preview: Chromium's PDF viewer still opens inside the frame."""
     context = browser.new_context(viewport={"width": 1366, "height": 860})
     page = context.new_page()
-    _browser_login(page, live_portal)
+    browser_login(page, live_portal)
     page.goto(live_portal + "/documents")
     page.locator("a[href^='/documents/']").first.click()
     frame = page.locator("iframe.document-frame")

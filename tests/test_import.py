@@ -44,12 +44,14 @@ def test_import_twice_changes_nothing(runner, instance, erp):
     assert first.exit_code == 0, first.output
     assert _counts(first.output) == {"customers": (5, 0, 0), "developments": (2, 0, 0),
                                      "units": (5, 0, 0), "contracts": (4, 0, 0),
-                                     "contract_parties": (6, 0, 0)}
+                                     "contract_parties": (6, 0, 0), "instalments": (121, 0, 0),
+                                     "statements": (3, 0, 0), "common_areas": (8, 0, 0)}
     assert "portal users invite" in first.output
     again = _import(runner, instance, erp)
     assert _counts(again.output) == {"customers": (0, 0, 5), "developments": (0, 0, 2),
                                      "units": (0, 0, 5), "contracts": (0, 0, 4),
-                                     "contract_parties": (0, 0, 6)}
+                                     "contract_parties": (0, 0, 6), "instalments": (0, 0, 121),
+                                     "statements": (0, 0, 3), "common_areas": (0, 0, 8)}
 
 
 def test_a_changed_row_updates_in_place(runner, instance, erp):

@@ -42,8 +42,7 @@ def test_a_module_absent_from_the_tenant_has_no_route_and_no_entry(tenant_file, 
 def test_the_demo_tenant_expands_menus_pages_and_overrides(tmp_path):
     app = make_app(build(str(ROOT / "tenants/aurora/tenant.yaml"), tmp_path).instance)
     add_user(app)
-    client = app.test_client()
-    AuthActions(client).login()
+    client = login(app, "maria@example.com")  # past the address check the demo asks at login
     html = client.get("/pages/manual").get_data(as_text=True)
     assert "Manual do proprietário" in html and "<h2>Garantias</h2>" in html
     assert "CRECI-SP 12345-J" in html  # the tenant's footer override
@@ -56,8 +55,7 @@ def test_the_demo_tenant_expands_menus_pages_and_overrides(tmp_path):
 def test_a_markdown_page_keeps_its_title_and_its_tables_scroll(tmp_path):
     app = make_app(build(str(ROOT / "tenants/aurora/tenant.yaml"), tmp_path).instance)
     add_user(app)
-    client = app.test_client()
-    AuthActions(client).login()
+    client = login(app, "maria@example.com")  # past the address check the demo asks at login
     html = client.get("/pages/manual").get_data(as_text=True)
     # "# Manual do proprietário" is the screen's one h1, not loose text in the card
     assert '<h1 class="portal-title">Manual do proprietário</h1>' in html

@@ -178,8 +178,9 @@ def test_home_shows_the_latest_construction_progress(estate):
 
 def test_syndic_sees_no_unit_or_contract(estate):
     syndic = login(estate, "sindico@example.com", "syndic")
-    assert "Nenhuma unidade está vinculada" in syndic.get("/unit").get_data(as_text=True)
-    assert "2024/0187" not in syndic.get("/contracts").get_data(as_text=True)
+    # buyer-only screens do not exist in the building manager's portal (tests/test_syndic.py)
+    assert syndic.get("/unit").status_code == 404
+    assert syndic.get("/contracts").status_code == 404
 
 
 def test_clients_see_only_the_latest_updates(estate):

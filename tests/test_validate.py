@@ -268,13 +268,9 @@ def test_unique_ids_and_references(check):
         'request "renegociacao"',
         "tenant.yaml:28:3: modules.profile: editable fields need a change_request (the "
         "division and request that a change opens)",
-        "tenant.yaml:30:3: modules.survey: warning: the survey module is not available in "
-        "this release yet; it will have no effect",
         "tenant.yaml:32:9: modules.survey.questions[0]: a choice question needs options",
         'tenant.yaml:33:15: modules.survey.questions[1].id: question id "q" is used twice '
         "(first at modules.survey.questions[0])",
-        "tenant.yaml:34:3: modules.scheduling: warning: the scheduling module is not "
-        "available in this release yet; it will have no effect",
         "tenant.yaml:36:52: modules.scheduling.hours.end: end (08:00) must be later than "
         "start (17:00)",
     ]
@@ -313,8 +309,6 @@ def test_warnings_contrast_and_comma_split(check):
     assert check(text) == [
         "tenant.yaml:6:19: branding.colors.text: warning: text #777777 on background #888888 "
         "has contrast 1.26:1, under the WCAG AA minimum of 4.5:1",
-        "tenant.yaml:8:3: modules.survey: warning: the survey module is not available in this "
-        "release yet; it will have no effect",
         "tenant.yaml:10:48: modules.survey.questions[0].text: warning: a comma inside { } split "
         'this text; read as "De 0 a 10, quanto você nos recomendaria?": quote the whole text '
         "to make that explicit",
@@ -333,14 +327,11 @@ def test_modules_and_switches_this_release_does_not_implement_warn(check, runner
       vouchers: { title: Clube }
       faq: { items: [{ q: Q, a: A }] }
     """)
-    assert check(text) == [
-        "tenant.yaml:6:3: features.refer_a_friend: warning: the refer_a_friend switch is not "
-        "available in this release yet; it will have no effect",
-        "tenant.yaml:10:3: modules.vouchers: warning: the vouchers module is not available in "
-        "this release yet; it will have no effect",
-    ]
+    # vouchers, refer_a_friend and address_confirmation have screens since issue 11: no
+    # warning, so --strict passes (a switch or module marked x-planned would warn)
+    assert check(text) == []
     assert runner.invoke(main, ["validate", "tenant.yaml"]).exit_code == 0
-    assert runner.invoke(main, ["validate", "--strict", "tenant.yaml"]).exit_code == 1
+    assert runner.invoke(main, ["validate", "--strict", "tenant.yaml"]).exit_code == 0
 
 
 def test_big_logo_warns(check, tmp_path):
@@ -360,8 +351,6 @@ def test_extends_merges_maps_replaces_lists_and_reports_in_the_base(check, tmp_p
         """), encoding="utf-8")
     text = HEAD + "extends: _base/base.yaml\nsocial: { facebook: https://fb.com/b }\n"
     assert check(text) == [
-        "_base/base.yaml:2:13: features.refer_a_friend: warning: the refer_a_friend switch is "
-        "not available in this release yet; it will have no effect",
         "_base/base.yaml:2:49: features.syndic_login: expected true or false (got \"maybe\")",
     ]
     result = validate_file("tenant.yaml")
@@ -431,7 +420,8 @@ def test_template_overrides_are_checked(check, tmp_path):
         'overrides/layout.html:4:1: block "sidbar" is not in the theme\'s layout.html, so it '
         'would never show; did you mean "sidebar"? (its blocks: banner, body, body_class, '
         "brand, brand_badge, brand_link, content, footer, head, menu, menu_label, scripts, "
-        "sidebar, title, topbar, user_icon, user_menu, user_menu_entries, user_menu_more)",
+        "sidebar, title, topbar, user_icon, user_menu, user_menu_entries, user_menu_more, "
+        "view_switch)",
         'overrides/staff_layout.html:1:1: the theme has no template "theme/staf_layout.html"; '
         'did you mean "theme/staff_layout.html"?',
         'overrides/theme/footer.html:1:1: the folder "theme/" is reserved: "theme/<name>" names '

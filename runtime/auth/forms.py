@@ -6,15 +6,20 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from ..inputs import PortalForm
 
+IDENTIFIER_HELP = _l("Your e-mail, CPF/CNPJ or mobile number with area code, e.g. "
+                     "(11) 98765-4321.")
+
 
 class LoginForm(PortalForm):
-    identifier = StringField(_l("E-mail or CPF/CNPJ"), validators=[DataRequired(), Length(max=254)])
+    identifier = StringField(_l("E-mail, CPF/CNPJ or phone"), description=IDENTIFIER_HELP,
+                             validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
     kind = HiddenField(default="client")
 
 
 class ForgotForm(PortalForm):
-    identifier = StringField(_l("E-mail or CPF/CNPJ"), validators=[DataRequired(), Length(max=254)])
+    identifier = StringField(_l("E-mail, CPF/CNPJ or phone"), description=IDENTIFIER_HELP,
+                             validators=[DataRequired(), Length(max=254)])
 
 
 class SetPasswordForm(PortalForm):

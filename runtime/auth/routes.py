@@ -11,10 +11,11 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
-from .. import accounts, sessions, throttle
+from .. import access, accounts, pending, sessions, syndic, throttle
 from ..brdocs import digits
 from ..extensions import db, login_manager
 from ..models import User, dummy_password_check, utcnow
+from ..phones import national
 from . import bp
 from .forms import ForgotForm, LoginForm, SetPasswordForm
 from .tokens import FIRST_ACCESS_MAX_AGE, RESET_MAX_AGE, read_token
@@ -25,7 +26,9 @@ ADDRESS_MAX_FAILURES = 20  # from one address in the lock window, across account
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or not (user.portal_access or user.is_staff):
+        return None
+    return user
 
 
 login_manager.login_view = "auth.login"
@@ -34,14 +37,23 @@ login_manager.login_message = _l("Please log in to access this page.")
 
 
 def find_user(identifier: str) -> User | None:
-    """By e-mail, or by CPF/CNPJ typed with or without punctuation."""
+    """By e-mail, by CPF/CNPJ or by phone number, typed with or without punctuation.
+
+    A phone number two accounts share finds neither: it names no one account.
+    """
     identifier = identifier.strip()
     if "@" in identifier:
         return db.session.scalar(select(User).where(func.lower(User.email) == identifier.lower()))
     number = digits(identifier)
     if len(number) in (11, 14):
-        return db.session.scalar(select(User).where(User.document == number))
-    return None
+        user = db.session.scalar(select(User).where(User.document == number))
+        if user is not None:
+            return user
+    phone = national(identifier)
+    if phone is None:
+        return None
+    found = db.session.scalars(select(User).where(User.phone_digits == phone).limit(2)).all()
+    return found[0] if len(found) == 1 else None
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -72,6 +84,8 @@ def _account_key(identifier: str, user: User | None) -> str:
     number = digits(typed)
     if "@" not in typed and len(number) in (11, 14):
         typed = number
+    elif "@" not in typed and national(typed):  # every way of writing a number counts as one
+        typed = national(typed)
     return "unknown:" + hashlib.sha256(typed.encode()).hexdigest()[:32]
 
 
@@ -84,7 +98,11 @@ def _password_ok(user: User | None, password: str) -> bool:
 
 
 def _kind_matches(user: User, kind: str) -> bool:
-    return (user.role == "syndic") == (kind == "syndic")
+    """The login tab fits the account: a buyer who also manages developments uses either."""
+    if kind == "syndic":
+        return user.role == "syndic" or (user.role == "client" and
+                                          syndic.manages_developments(user))
+    return user.role != "syndic"
 
 
 def _login_kind(form: LoginForm) -> None:
@@ -111,7 +129,8 @@ def _attempt(form: LoginForm) -> tuple[User | None, int]:
     if _password_ok(user, form.password.data) and user.active and \
             _kind_matches(user, form.kind.data):
         counter.reset(account_key)
-        return user, 200
+        # the right password: only now may the answer say that access is switched off
+        return (None, 403) if access.refused(user) else (user, 200)
     counter.hit(address_key, window)
     return None, 401
 
@@ -126,18 +145,25 @@ def login():
     if form.validate_on_submit():
         user, status = _attempt(form)
         if user is not None:
-            user.last_login_at = utcnow()
+            previous, user.last_login_at = user.last_login_at, utcnow()
             db.session.commit()
             login_user(user)
+            pending.start(user, previous)  # gates, then the pending-actions pop-up
+            # the tab chose the portal of an account that has two
+            syndic.choose(syndic.SYNDIC if form.kind.data == "syndic" else syndic.BUYER)
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
-        if status == 429:
+        if status == 403:
+            flash(_("Your access to the %(name)s portal is not enabled. Please contact us to "
+                    "enable it.", name=current_app.extensions["portal"]["tenant"]["name"]),
+                  "warning")
+        elif status == 429:
             flash(_("Too many failed attempts. Wait %(minutes)d minutes and try again, or "
                     "reset your password.", minutes=_window().seconds // 60), "danger")
         else:
             # one answer for every failure: it never tells whether an account exists
-            flash(_("E-mail, CPF/CNPJ or password incorrect. First access? Use the link we "
-                    "sent you by e-mail, or ask for a new one with \"Forgot your password?\"."),
-                  "danger")
+            flash(_("E-mail, CPF/CNPJ, phone or password incorrect. First access? Use the link "
+                    "we sent you by e-mail, or ask for a new one with \"Forgot your "
+                    "password?\"."), "danger")
     return render_template("auth/login.html", form=form), status
 
 
@@ -154,7 +180,7 @@ def forgot():
     form = ForgotForm()
     if form.validate_on_submit():
         user = find_user(form.identifier.data)
-        if user and user.active and user.email:
+        if user and user.active and user.email and not access.refused(user):
             accounts.send_link(user, "reset")
             db.session.commit()
         # the same answer either way: the form does not tell who has an account
@@ -174,12 +200,18 @@ def _set_password(token: str, purpose: str, max_age: int):
             form.password.errors.append(_("Do not use your e-mail or CPF/CNPJ as password."))
         else:
             user.set_password(form.password.data)
-            user.last_login_at = utcnow()
+            previous, user.last_login_at = user.last_login_at, utcnow()
             db.session.commit()
             # a new password ends every session, wherever its cookie was copied to
             sessions.end_sessions(user.id)
             throttle.counter().reset(_account_key("", user))
+            if access.refused(user):  # the password is set; the portal stays closed to them
+                flash(_("Your password is set, but your access to the %(name)s portal is not "
+                        "enabled. Please contact us to enable it.",
+                        name=current_app.extensions["portal"]["tenant"]["name"]), "warning")
+                return redirect(url_for("auth.login"))
             login_user(user)
+            pending.start(user, previous)
             flash(_("Your password is set. Welcome!"), "success")
             return redirect(home_for(user))
     return render_template("auth/set_password.html", form=form, user=user, purpose=purpose)

@@ -1,23 +1,31 @@
 """`portal import`: read an ERP export, validate every row, upsert in one transaction.
 
 Files (CSV in UTF-8 or Latin-1, comma or semicolon; or JSON lists of objects with the
-same fields): customers, developments, units, contracts and contract_parties. Rows are
+same fields): customers, developments, units, contracts, contract_parties and
+common_areas. Rows are
 matched by the ERP's ids, so importing the same files twice changes nothing. The files are
 read by runtime/tabular.py against the tables declared here; accounts' clash checks are
-runtime/accounts.py's.
+runtime/accounts.py's. A module imports files of its own by declaring them in its
+manifest (`erp_files`, each an `ErpFile`): read and checked with these, upserted after
+them in the same transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import delete, func, insert, select, update
 
 from .. import accounts
 from ..extensions import db
 from ..models import User
+from ..modules import manifests
+from ..phones import national
+from ..status import record_import
 from ..tabular import (
     Column,
     Problem,
@@ -30,12 +38,21 @@ from ..tabular import (
     parse_decimal,
     parse_document,
     parse_email,
+    parse_flag,
     read_table,
     text,
 )
 from ..tabular import Report as ReadReport
 from . import changes
-from .models import CONTRACT_STATUSES, PARTY_ROLES, Contract, ContractParty, Development, Unit
+from .models import (
+    CONTRACT_STATUSES,
+    PARTY_ROLES,
+    CommonArea,
+    Contract,
+    ContractParty,
+    Development,
+    Unit,
+)
 
 MAX_ERRORS = 500
 PARTIES = "a list of objects with customer_id and role"
@@ -72,6 +89,13 @@ TABLES = (
         "role": Column("role", choice(PARTY_ROLES), True),
     }, key=("contract_id", "customer_id"),
         refs={"contract_id": "contracts", "customer_id": "customers"}),
+    # a development's pool, hall, garage...: what a request may be about besides a unit;
+    # the ERP's id names an area within its development
+    Table("common_areas", {
+        "development": Column("development_id", text(64), True),
+        "id": Column("external_id", text(64), True), "name": Column("name", text(120), True),
+        "active": Column("active", parse_flag),
+    }, key=("development_id", "external_id"), refs={"development": "developments"}),
 )
 KEY = {"customers": "erp_id"}
 
@@ -82,17 +106,53 @@ class Report(ReadReport):
     new_customers: list[int] = field(default_factory=list)
 
     def count(self, table: str, what: str, n: int = 1) -> None:
-        # kept: the ERP differs, but a change made in the portal is newer (not reverted)
+        # kept: the ERP differs, but a change made in the portal is newer (not reverted);
+        # removed: rows of a module's file the ERP no longer lists (see ErpFile)
         self.counts.setdefault(table, {"created": 0, "updated": 0, "unchanged": 0,
-                                       "kept": 0})[what] += n
+                                       "kept": 0, "removed": 0})[what] += n
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a module's ErpFile hooks receive: the import's folder, report and mode."""
+
+    folder: Path
+    report: Report
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class ErpFile:
+    """An ERP file a module imports, declared in its manifest (`Manifest.erp_files`).
+
+    `table` is read like the core's files (its references may name the core's tables);
+    `check(rows, context)` reports what the rows alone cannot show (a file they name),
+    before anything is written; `upsert(rows, context)` runs after the core's upserts, in
+    the same transaction, and counts with `context.report.count(table.name, ...)`. It runs
+    only when the file is present, so an export without it leaves the module's data as is.
+    """
+
+    table: Table
+    upsert: Callable[[list[Row], Context], None]
+    check: Callable[[list[Row], Context], None] | None = None
+
+
+def module_files() -> tuple[ErpFile, ...]:
+    """The ERP files of every registered module, in registry order.
+
+    Enabled or not, as their tables exist in every instance: a module switched on later
+    shows what the ERP already sent.
+    """
+    return tuple(f for m in manifests().values() for f in m.erp_files)
 
 
 # -- reading -------------------------------------------------------------------------------
 
-def read(folder: Path, report: Report) -> dict[str, list[Row]]:
+def read(folder: Path, report: Report,
+         extra: tuple[Table, ...] = ()) -> dict[str, list[Row]]:
     """Every row of every file present, typed, with problems added to `report`."""
     tables: dict[str, list[Row]] = {}
-    for table in TABLES:
+    for table in (*TABLES, *extra):
         path = find(folder, table.name)
         if path is None:
             continue
@@ -136,7 +196,8 @@ def _ids(model, key: str) -> dict[str, int]:
     return dict(db.session.execute(select(getattr(model, key), model.id)).all())
 
 
-def _check_references(tables: dict[str, list[Row]], report: Report) -> None:
+def _check_references(tables: dict[str, list[Row]], report: Report,
+                      extra: tuple[Table, ...] = ()) -> None:
     known = {
         "developments": set(_ids(Development, "external_id")),
         "units": set(_ids(Unit, "external_id")),
@@ -146,7 +207,7 @@ def _check_references(tables: dict[str, list[Row]], report: Report) -> None:
     for name, rows in tables.items():
         known.setdefault(name, set()).update(
             r.values.get(KEY.get(name, "external_id")) for r in rows)
-    for table in TABLES:
+    for table in (*TABLES, *extra):
         for row in tables.get(table.name, []):
             for column, target in table.refs.items():
                 value = row.values[table.columns[column].attr]
@@ -200,7 +261,9 @@ def _upsert_customers(rows: list[Row], report: Report) -> None:
         user = by_erp.get(v["erp_id"]) or by_email.get(v["email"] or "") or \
             by_document.get(v["document"] or "")
         if user is None:
-            fresh.append({**v, "role": "client", "active": True})
+            # a bulk insert skips the model's validators: the phone's lookup form is set here
+            fresh.append({**v, "role": "client", "active": True,
+                          "phone_digits": national(v["phone"])})
             continue
         if user.is_staff:
             report.error(row.file, row.line, "email", "belongs to a staff account")
@@ -287,17 +350,49 @@ def _sync_parties(rows: list[Row], report: Report) -> None:
     report.count("contract_parties", "unchanged", len(wanted) - len(new) - len(changed))
 
 
+def _upsert_common_areas(rows: list[Row], developments: dict[str, int],
+                         report: Report) -> None:
+    """Common areas by (development, ERP id): new ones added, renamed or (de)activated ones
+    updated. An area the file leaves out is left as it is (staff may have added it)."""
+    existing = {(a.development_id, a.external_id): a
+                for a in db.session.scalars(select(CommonArea))}
+    new = []
+    for row in rows:
+        v = row.values
+        key = (developments[v["development_id"]], v["external_id"])
+        active = True if v["active"] is None else v["active"]
+        area = existing.get(key)
+        if area is None:
+            new.append({"development_id": key[0], "external_id": key[1], "name": v["name"],
+                        "active": active})
+        elif (area.name, area.active) != (v["name"], active):
+            area.name, area.active = v["name"], active
+            report.count("common_areas", "updated")
+        else:
+            report.count("common_areas", "unchanged")
+    if new:
+        db.session.execute(insert(CommonArea), new)
+    report.count("common_areas", "created", len(new))
+    db.session.flush()
+
+
 def run(folder: Path, *, dry_run: bool = False) -> Report:
     """Validate everything, then upsert in one transaction (none at all on any error)."""
     report = Report()
     if not folder.is_dir():
         report.error(str(folder), 0, None, "no such folder")
         return report
-    tables = read(folder, report)
+    files = module_files()
+    extra = tuple(f.table for f in files)
+    tables = read(folder, report, extra)
     if not tables and not report.errors:
-        report.error(str(folder), 0, None, "no ERP files found (customers, developments, "
-                     "units, contracts, contract_parties; .csv or .json)")
-    _check_references(tables, report)
+        names = ", ".join(t.name for t in (*TABLES, *extra))
+        report.error(str(folder), 0, None, f"no ERP files found ({names}; .csv or .json)")
+    _check_references(tables, report, extra)
+    context = Context(folder, report, dry_run)
+    for erp_file in files:
+        if erp_file.check is not None and erp_file.table.name in tables:
+            erp_file.check(tables[erp_file.table.name], context)
     if report.errors:
         report.errors = report.errors[:MAX_ERRORS]
         return report
@@ -318,6 +413,11 @@ def run(folder: Path, *, dry_run: bool = False) -> Report:
              "status": r.values["status"] or "active"} for r in tables.get("contracts", [])],
             report, "contracts", ["number", "unit_id", "signed_on", "status"])
         _sync_parties(tables.get("contract_parties", []), report)
+        if "common_areas" in tables:
+            _upsert_common_areas(tables["common_areas"], developments, report)
+        for erp_file in files:
+            if erp_file.table.name in tables:
+                erp_file.upsert(tables[erp_file.table.name], context)
         if report.errors:
             db.session.rollback()
             return report
@@ -327,6 +427,8 @@ def run(folder: Path, *, dry_run: bool = False) -> Report:
             db.session.rollback()
         else:
             db.session.commit()
+            # what `portal status` shows as the last import
+            record_import(Path(current_app.config["PORTAL_DATA_DIR"]), report.counts)
     except Exception:
         db.session.rollback()
         raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -34,6 +34,9 @@ class Development(db.Model):
     description_html: Mapped[str] = mapped_column(Text, default="")
     photo: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # off: its buyers and syndics cannot log in (unless linked to a development that is on)
+    portal_access: Mapped[bool] = mapped_column(default=True, server_default=true())
+    access_note: Mapped[str | None] = mapped_column(String(300))
 
     units: Mapped[list[Unit]] = relationship(back_populates="development")
 
@@ -51,6 +54,27 @@ class Unit(db.Model):
     kind: Mapped[str | None] = mapped_column(String(40))  # apartment, house, lot
 
     development: Mapped[Development] = relationship(back_populates="units")
+
+
+class CommonArea(db.Model):
+    """A place of a development everyone shares (pool, hall, garage): a request may be about it.
+
+    Imported from the ERP (`common_areas`, keyed by the ERP's id within its development) or
+    added by staff in the console; deactivated, it is no longer offered in request forms
+    but stays on the requests that name it.
+    """
+
+    __tablename__ = "common_areas"
+    __table_args__ = (UniqueConstraint("development_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    development_id: Mapped[int] = mapped_column(ForeignKey("developments.id",
+                                                           ondelete="CASCADE"), index=True)
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    development: Mapped[Development] = relationship()
 
 
 class Contract(db.Model):

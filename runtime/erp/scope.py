@@ -4,18 +4,25 @@ A client sees the contracts they are a party to (any role), those contracts'
 units and the units' developments. A building manager (syndic) sees only
 development-level content of the developments assigned to them: no unit, no
 contract. Staff see everything.
+
+A client may also manage developments (one account, two portals): in the building
+manager's view (`session[VIEW_KEY]`, set by the switch and the login tab) their scope is
+a syndic's, with no unit or contract; in the buyer's view it is a buyer's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import g
-from sqlalchemy import select
+from flask import g, has_request_context, session
+from sqlalchemy import literal, null, select, union_all
 
 from ..extensions import db
 from ..models import User
 from .models import Contract, ContractParty, SyndicDevelopment, Unit
+
+# the session key holding the portal a client who also manages developments is in
+VIEW_KEY = "portal_view"
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,12 @@ class Scope:
     unit_ids: frozenset[int]
     contract_ids: frozenset[int]
     everything: bool = False
+    managed_ids: frozenset[int] = frozenset()  # developments the user manages as syndic
+    view: str = "buyer"  # "buyer" or "syndic": the client portal the user is in
+
+    @property
+    def syndic(self) -> bool:
+        return self.view == "syndic"
 
     def development(self, development_id: int) -> bool:
         return self.everything or development_id in self.development_ids
@@ -43,19 +56,32 @@ def scope_of(user: User) -> Scope:
     if user.is_staff:
         scope = Scope(frozenset(), frozenset(), frozenset(), everything=True)
     elif user.role == "syndic":
-        ids = db.session.scalars(select(SyndicDevelopment.development_id)
-                                 .where(SyndicDevelopment.user_id == user.id)).all()
-        scope = Scope(frozenset(ids), frozenset(), frozenset())
+        ids = frozenset(db.session.scalars(select(SyndicDevelopment.development_id)
+                                           .where(SyndicDevelopment.user_id == user.id)))
+        scope = Scope(ids, frozenset(), frozenset(), managed_ids=ids, view="syndic")
     else:
-        rows = db.session.execute(
-            select(Contract.id, Unit.id, Unit.development_id)
-            .join(ContractParty, ContractParty.contract_id == Contract.id)
-            .join(Unit, Unit.id == Contract.unit_id)
-            .where(ContractParty.user_id == user.id, Contract.status != "cancelled")).all()
-        scope = Scope(frozenset(r[2] for r in rows), frozenset(r[1] for r in rows),
-                      frozenset(r[0] for r in rows))
+        scope = _client_scope(user)
     g.portal_scope = (user.id, scope)
     return scope
+
+
+def _client_scope(user: User) -> Scope:
+    """A client's contracts and the developments they manage, in one statement."""
+    contracts = (select(Contract.id, Unit.id, Unit.development_id)
+                 .join(ContractParty, ContractParty.contract_id == Contract.id)
+                 .join(Unit, Unit.id == Contract.unit_id)
+                 .where(ContractParty.user_id == user.id, Contract.status != "cancelled"))
+    managed = select(null(), null(), SyndicDevelopment.development_id).where(
+        SyndicDevelopment.user_id == user.id)
+    rows = db.session.execute(union_all(
+        contracts.add_columns(literal(0)), managed.add_columns(literal(1)))).all()
+    managed_ids = frozenset(r[2] for r in rows if r[3])
+    if managed_ids and has_request_context() and session.get(VIEW_KEY) == "syndic":
+        return Scope(managed_ids, frozenset(), frozenset(), managed_ids=managed_ids,
+                     view="syndic")
+    bought = [r for r in rows if not r[3]]
+    return Scope(frozenset(r[2] for r in bought), frozenset(r[1] for r in bought),
+                 frozenset(r[0] for r in bought), managed_ids=managed_ids)
 
 
 def unit_placeholders(user) -> dict[str, str]:

@@ -32,6 +32,11 @@ REGISTRY: dict[str, str] = {
     "construction": "runtime.modules.construction",
     "documents": "runtime.modules.documents",
     "property": "runtime.modules.property",
+    "vouchers": "runtime.modules.vouchers",
+    "scheduling": "runtime.modules.scheduling",
+    "survey": "runtime.modules.survey",
+    "referrals": "runtime.modules.engage:referrals_manifest",  # features.refer_a_friend
+    "address": "runtime.modules.engage:address_manifest",  # features.address_confirmation
 }
 
 
@@ -58,14 +63,52 @@ class Part:
 
     `context(**args)` returns the partial's data (as `part.data`), or None to add nothing;
     without it the partial is always included. Places: "home.cards" and "home.sections"
-    (the client's home page), "banner" and "user_menu" (every client page),
+    (the client's home page; "syndic.home.cards" and "syndic.home.sections" in the
+    building manager's portal), "banner" and "user_menu" (every client page),
     "staff.account" (an account in the staff console; args: user), "staff.development"
-    (a development in the staff console; args: development).
+    (a development in the staff console; args: development), "unit.sections" (below a
+    client's unit on "My unit"; args: unit), "pending" (one `<li>` of the pop-up listing
+    what waits for a client after login; args: user; see runtime/pending.py).
+    Parts of one place come in `order`, then in module order: the pending items use
+    10 address confirmation, 20 requests awaiting the client, 30 open surveys,
+    40 upcoming appointments, 50 documents since the last visit.
     """
 
     place: str
     template: str
     context: Callable[..., Any] | None = None
+    order: int = 50
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A screen a client must pass after logging in, before the portal (runtime/pending.py).
+
+    `due(user)` gives the URL of the gate's screen while it waits for this client, or None.
+    The screen's own endpoints (`endpoints`) stay open while the gate waits; when the client
+    is done (or postpones), the screen calls `runtime.pending.passed(name)` and redirects
+    to `runtime.pending.next_url()`. Gates run in `order`: 10 address confirmation,
+    20 the first-login survey.
+    """
+
+    name: str
+    due: Callable[..., str | None]
+    endpoints: tuple[str, ...] = ()
+    order: int = 50
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """A module's entry in a menu the tenant file does not write out (the syndic's default)."""
+
+    label: str  # a lazy_gettext string
+    icon: str
+    order: int = 50  # entries are sorted by this, then by REGISTRY order
+
+
+# The client portals a user may see: a buyer's ("My units") and a building manager's
+# (syndic). runtime/syndic.py decides which one a request is in.
+BUYER, SYNDIC = "buyer", "syndic"
 
 
 @dataclass(frozen=True)
@@ -98,8 +141,19 @@ class Manifest:
     enabled_when: Callable[[Mapping[str, Any]], bool] | None = None
     requires: tuple[str, ...] = ()  # modules switched on with this one
     handlers: tuple[Handler, ...] = ()
+    gates: tuple[Gate, ...] = ()  # screens a client passes after login (Gate)
     seed: Callable[[Any], None] | None = None  # demo content; receives runtime.demo.Demo
+    # sample content for any tenant, in its language (portal seed --sample); receives
+    # runtime.sample.Sample. A module without one has its `seed` run instead
+    sample: Callable[[Any], None] | None = None
     migrations: Path | None = None  # its Alembic versions folder (a branch named after it)
+    # the client portals whose users may open its client screens; in any other one they
+    # answer 404 (runtime/syndic.py), except `shared_endpoints` (they check scope themselves)
+    views: tuple[str, ...] = (BUYER,)
+    shared_endpoints: tuple[str, ...] = ()
+    syndic_entry: MenuEntry | None = None  # its entry of the syndic's default menu
+    # ERP files `portal import` reads for it: runtime.erp.importer.ErpFile (table, upsert)
+    erp_files: tuple[Any, ...] = ()
 
     @property
     def commands(self) -> Iterable:
@@ -196,16 +250,32 @@ def enabled(name: str) -> bool:
 
 
 def parts(place: str, **args: Any) -> list[Included]:
-    """The partials the enabled modules add to `place`, with their data, in module order."""
-    out = []
+    """The partials the enabled modules add to `place`, with their data, in module order.
+
+    On a client's screens, only modules serving the portal they are in (Manifest.views)
+    add to it: a buyer's shortcut never shows in the building manager's portal.
+    """
+    from ..syndic import current_view  # the core's, which imports this package
+
+    view = None if place.startswith("staff.") else current_view()
+    found = []
     for manifest in current_app.extensions["portal"].modules.values():
-        for part in manifest.parts:
-            if part.place != place:
-                continue
-            data = part.context(**args) if part.context is not None else True
-            if data is not None and data is not False:
-                out.append(Included(part.template, data))
+        if view is not None and view not in manifest.views:
+            continue
+        found.extend(part for part in manifest.parts if part.place == place)
+    out = []
+    for part in sorted(found, key=lambda p: p.order):  # stable: module order within one
+        data = part.context(**args) if part.context is not None else True
+        if data is not None and data is not False:
+            out.append(Included(part.template, data))
     return out
+
+
+def gates() -> list[tuple[str, Gate]]:
+    """The after-login gates of the modules this app runs, in order, with their module."""
+    found = [(m.name, g) for m in current_app.extensions["portal"].modules.values()
+             for g in m.gates]
+    return sorted(found, key=lambda pair: pair[1].order)
 
 
 def _configure_migrations(config):

@@ -23,4 +23,4 @@ def staff_required(view):
     return wrapped
 
 
-from . import audit, outbox, routes  # noqa: E402,F401
+from . import access, audit, outbox, routes  # noqa: E402,F401

@@ -18,7 +18,12 @@ from . import bp, staff_required
 PER_PAGE = 50
 ACTIONS = {"view_as": _l("Started viewing the portal as"),
            "view_as_page": _l("Viewed as"),
-           "view_as_end": _l("Stopped viewing the portal as")}
+           "view_as_end": _l("Stopped viewing the portal as"),
+           "access_off": _l("Switched portal access off for"),
+           "access_on": _l("Switched portal access on for"),
+           "development_access_off": _l("Switched a development's portal access off"),
+           "development_access_on": _l("Switched a development's portal access on"),
+           "ticket_deleted": _l("Deleted a cancelled request of")}
 
 
 @bp.get("/audit")

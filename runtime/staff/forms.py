@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..brdocs import is_document
@@ -27,3 +27,17 @@ class AccessEmailForm(PortalForm):
 
     email = EmailField(_l("E-mail"), validators=[DataRequired(), EmailAddress(), Length(max=254)],
                        filters=[lambda value: value.strip() if isinstance(value, str) else value])
+
+
+class AccessSwitchForm(PortalForm):
+    """Switch portal access on or off (a client's or a development's); off needs a reason."""
+
+    note = TextAreaField(_l("Reason (kept with the switch and in the audit log)"),
+                         validators=[Length(max=300)],
+                         filters=[lambda value: value.strip() if isinstance(value, str) else value])
+
+    def validate_note(self, field) -> None:
+        if self.switching_off and not field.data:
+            raise ValidationError(_l("Say why access is switched off."))
+
+    switching_off = False  # set by the view from the current state

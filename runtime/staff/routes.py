@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
-from .. import accounts
+from .. import access, accounts
 from ..accounts import AccountError, email_taken
 from ..brdocs import digits
 from ..erp import changes as erp_changes
@@ -16,8 +16,10 @@ from ..extensions import db
 from ..inputs import page_arg
 from ..models import User
 from ..modules import parts
+from ..phones import national
 from ..sessions import end_sessions
 from . import bp, staff_required
+from .access import access_form
 from .forms import AccessEmailForm, ClientForm
 
 ROLE_LABELS = {"client": _l("Client"), "syndic": _l("Building manager (syndic)"),
@@ -53,6 +55,8 @@ def clients():
         conditions = [func.lower(User.name).like(like), func.lower(User.email).like(like)]
         if digits(text):
             conditions.append(User.document.like(f"%{digits(text)}%"))
+        if national(text):  # a phone number, written any usual way
+            conditions.append(User.phone_digits == national(text))
         from ..erp.models import Contract, ContractParty, Unit
 
         conditions.append(User.id.in_(  # by unit code, e.g. "A-101"
@@ -60,7 +64,10 @@ def clients():
             .join(Unit, Unit.id == Contract.unit_id).where(func.lower(Unit.code) == text.lower())))
         query = query.where(or_(*conditions))
     page = db.paginate(query, page=page_arg(25), per_page=25, error_out=False)
-    return render_template("staff/clients.html", page=page, q=text, roles=ROLE_LABELS)
+    ids = [u.id for u in page.items if not u.is_staff]
+    blocked = access.blocked_by_developments(ids) if ids else set()
+    return render_template("staff/clients.html", page=page, q=text, roles=ROLE_LABELS,
+                           blocked=blocked)
 
 
 CLASH_MESSAGES = {"email": _l("Another account uses this e-mail."),
@@ -133,12 +140,16 @@ def client(user_id: int):
 
 
 def _client_page(user: User, form: ClientForm, status: int,
-                 email_form: AccessEmailForm | None = None):
+                 email_form: AccessEmailForm | None = None, access_switch=None):
     """The account page; an account without e-mail gets a form to add one."""
     if email_form is None and not user.email:
         email_form = AccessEmailForm(formdata=None, prefix="access")
+    if access_switch is None and not user.is_staff:
+        access_switch = access_form(user)
+    blocked = not user.is_staff and user.id in access.blocked_by_developments([user.id])
     return render_template("staff/client_form.html", form=form, user=user,
                            email_form=email_form, units=_units_of(user),
+                           access_switch=access_switch, blocked_by_developments=blocked,
                            panels=parts("staff.account", user=user)), status
 
 

@@ -39,6 +39,10 @@
       });
     });
     source.form && source.form.addEventListener("submit", sync);
+    // the error summary links to the textarea, hidden behind the editor: take them to the area
+    document.querySelectorAll('.form-errors a[href="#' + source.id + '"]').forEach(function (link) {
+      link.addEventListener("click", function (event) { event.preventDefault(); area.focus(); });
+    });
   }
 
   document.querySelectorAll("[data-rich-editor]").forEach(setupEditor);
@@ -259,4 +263,82 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
   button.hidden = false;
   button.addEventListener("click", function () { play(!playing); });
   play(!window.matchMedia("(prefers-reduced-motion: reduce)").matches);
+})();
+
+// Copy buttons ([data-copy]: a boleto's digitable line, a PIX code): one tap copies the value
+// and the button and a status region say so. Without this script the buttons stay hidden
+// and the text beside them is selected whole with one tap.
+(function () {
+  "use strict";
+  function fallback(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    return ok ? Promise.resolve() : Promise.reject();
+  }
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var field = button.closest(".copy-field");
+    var status = field && field.querySelector("[data-copy-status]");
+    var label = button.querySelector("[data-copy-label]");
+    var original = label ? label.textContent : "";
+    var timer = null;
+    function say(text, done) {
+      if (status) { status.textContent = ""; status.textContent = text; }
+      if (label) label.textContent = done ? text : original;
+      button.classList.toggle("copied", done);
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        if (label) label.textContent = original;
+        button.classList.remove("copied");
+      }, 2500);
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var text = button.dataset.copy;
+      var copy = navigator.clipboard && window.isSecureContext
+        ? navigator.clipboard.writeText(text).catch(function () { return fallback(text); })
+        : fallback(text);
+      copy.then(function () { say(button.dataset.copied, true); }, function () {
+        var value = field && field.querySelector(".copy-value");
+        if (value) window.getSelection().selectAllChildren(value);
+        say(button.dataset.copyFailed, false);
+      });
+    });
+  });
+
+  // What waits for the client after login (runtime/pending.py): fetched once, put in the
+  // page and opened; Bootstrap keeps the focus inside, Escape and "Later" close it.
+  document.querySelectorAll("[data-pending-url]").forEach(function (slot) {
+    fetch(slot.dataset.pendingUrl, {credentials: "same-origin", headers: {Accept: "text/html"}})
+      .then(function (response) { return response.status === 200 ? response.text() : ""; })
+      .then(function (html) {
+        if (!html) { slot.remove(); return; }  // gone: tests and scripts know it is settled
+        slot.outerHTML = html;
+        document.querySelectorAll(".modal[data-show-on-load]").forEach(function (modal) {
+          modal.addEventListener("hidden.bs.modal", function () { modal.remove(); });
+          bootstrap.Modal.getOrCreateInstance(modal).show();
+        });
+      })
+      .catch(function () { slot.remove(); });
+  });
+
+  // Pop-ups whose content waits in a <template> (a notice's text and its videos): put in
+  // when the pop-up opens, taken out when it has closed. No YouTube frame loads with the
+  // page, and a closed pop-up's video stops playing.
+  document.querySelectorAll("[data-modal-content]").forEach(function (body) {
+    var modal = body.closest(".modal");
+    var template = body.querySelector("template");
+    if (!modal || !template) return;
+    modal.addEventListener("show.bs.modal", function () {
+      body.replaceChildren(template, template.content.cloneNode(true));
+    });
+    modal.addEventListener("hidden.bs.modal", function () { body.replaceChildren(template); });
+  });
 })();

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask_babel import lazy_gettext as _l
 
-from .. import Manifest, Part
+from .. import BUYER, SYNDIC, Manifest, MenuEntry, Part
 
 bp = Blueprint("construction", __name__, template_folder="templates")
 
-from . import models, parts, routes  # noqa: E402,F401
+from . import models, parts, routes, sample  # noqa: E402,F401
 
 manifest = Manifest(
     "construction", bp, "construction.index",
@@ -17,4 +18,7 @@ manifest = Manifest(
                 parts.development_updates)),
     requires=("property",),  # developments and viewing as a client, in the staff console
     seed=parts.seed,
+    sample=sample.seed,
+    views=(BUYER, SYNDIC),
+    syndic_entry=MenuEntry(_l("Construction progress"), "cone-striped", 20),
 )

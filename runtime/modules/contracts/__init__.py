@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ...erp.models import Contract, ContractParty, Unit
 from ...erp.scope import scope_of
 from ...extensions import db
-from .. import Manifest
+from .. import Manifest, enabled
 
 bp = Blueprint("contracts", __name__, template_folder="templates")
 
@@ -24,7 +24,9 @@ def index():
                                  selectinload(Contract.parties).joinedload(ContractParty.user))
         .where(Contract.id.in_(ids), Contract.status == "active")
         .order_by(Contract.signed_on.desc(), Contract.id)).unique().all() if ids else []
-    return render_template("contracts/index.html", contracts=contracts)
+    # each contract links to its instalments when the finance module runs
+    return render_template("contracts/index.html", contracts=contracts,
+                           instalments=enabled("finance"))
 
 
 manifest = Manifest("contracts", bp, "contracts.index", requires=("property",))

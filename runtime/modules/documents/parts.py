@@ -16,6 +16,24 @@ DEMO = (("Planta do pavimento tipo", "Planta", "development", (11, 79, 138)),
         ("Contrato de compra e venda", "Contrato", "contract", (90, 90, 90)))
 
 
+def since_last_visit(user) -> int | None:
+    """For the pending-actions pop-up: how many documents of the client's scope were
+    published (or replaced by a new version) since their previous login; None: none, or
+    a first login (everything is new then, and the menu shows it)."""
+    from sqlalchemy import func
+
+    from ... import pending
+    from .routes import _visible
+
+    previous = pending.previous_visit()
+    if previous is None:
+        return None
+    query = _visible().join(DocumentVersion, DocumentVersion.id == Document.current_version_id) \
+        .where(DocumentVersion.created_at > previous)
+    count = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    return count or None
+
+
 def seed(demo) -> None:
     """The demo's documents, as staff would upload them (once)."""
     jardins = demo.development("JAR")

@@ -96,7 +96,8 @@ def _document_or_404(document_id: int) -> Document:
 def show(document_id: int):
     document = _document_or_404(document_id)
     inline = document.current.mimetype in INLINE
-    return render_template("documents/show.html", document=document, inline=inline)
+    return render_template("documents/show.html", document=document, inline=inline,
+                           files=FILES)
 
 
 @bp.get("/documents/<int:document_id>/file")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from markupsafe import Markup
 
-from .. import Manifest
+from .. import BUYER, SYNDIC, Manifest, MenuEntry
 
 bp = Blueprint("faq", __name__, template_folder="templates")
 
@@ -20,4 +21,5 @@ def index():
     return render_template("faq/index.html", entries=entries)
 
 
-manifest = Manifest("faq", bp, "faq.index")
+manifest = Manifest("faq", bp, "faq.index", views=(BUYER, SYNDIC),
+                    syndic_entry=MenuEntry(_l("Frequently asked questions"), "question-circle", 90))

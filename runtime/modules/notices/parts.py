@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+from flask_login import current_user
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -12,8 +13,9 @@ from werkzeug.datastructures import FileStorage
 from ... import richtext, uploads
 from ...extensions import db
 from ...models import utcnow
-from .models import Notice, visible_now
+from .models import Notice, visible_to
 
+# (title, summary, html, thumbnail colour, days from now, audience: roles, developments)
 DEMO_NOTICES = [
     ("Entrega de chaves do Residencial Jardins",
      "A vistoria de entrega das unidades começa em março. Agende a sua pelo portal.",
@@ -22,27 +24,34 @@ DEMO_NOTICES = [
      "<li>Reserve cerca de uma hora.</li><li>Cônjuges e procuradores podem acompanhar."
      "</li></ul><p>Veja como funciona a vistoria:</p>"
      '<div class="ratio ratio-16x9"><iframe src="https://www.youtube-nocookie.com/embed/'
-     'aqz-KE-bpKQ" title="YouTube" allowfullscreen></iframe></div>', (11, 79, 138), -2),
+     'aqz-KE-bpKQ" title="YouTube" allowfullscreen></iframe></div>', (11, 79, 138), -2,
+     ("buyers",), ("JAR",)),
     ("Obra do Vista Verde chega a 65%",
      "A estrutura da torre B foi concluída e a alvenaria avança no 12º andar.",
      "<p>Em outubro concluímos a estrutura da torre B. A alvenaria está no 12º andar "
      "e as instalações hidráulicas começaram nos andares baixos.</p>",
-     (242, 169, 0), -12),
+     (242, 169, 0), -12, (), ("VV",)),
     ("Novo horário de atendimento",
      "A partir de dezembro, o atendimento telefônico funciona até as 19h.",
      "<p>Para atender melhor quem trabalha em horário comercial, ampliamos o "
      "atendimento telefônico até as <strong>19h</strong>, de segunda a sexta.</p>",
-     (22, 101, 52), -25),
+     (22, 101, 52), -25, (), ()),
     ("Assembleia de instalação do condomínio",
      "A assembleia do Residencial Jardins será no salão de festas do empreendimento.",
      "<p>Pauta: eleição do síndico, aprovação do regimento interno e da previsão "
-     "orçamentária.</p>", (120, 53, 15), -40),
+     "orçamentária.</p>", (120, 53, 15), -40, (), ("JAR",)),
+    ("Vistoria das áreas comuns com o síndico",
+     "A construtora e o síndico percorrem as áreas comuns do Residencial Jardins na sexta.",
+     "<p>Traga a lista de pendências levantada com os moradores. A vistoria começa às "
+     "9h na portaria e segue pelo salão de festas, academia e garagens.</p>",
+     (91, 33, 182), -1, ("syndics",), ("JAR",)),
 ]
+
 
 
 def latest() -> list[Notice] | None:
     """The three newest notices a client may see, for the home page; None: none yet."""
-    return db.session.scalars(visible_now().limit(3)).all() or None
+    return db.session.scalars(visible_to(current_user).limit(3)).all() or None
 
 
 def _thumbnail(colour: tuple[int, int, int]) -> FileStorage:
@@ -59,15 +68,20 @@ def _thumbnail(colour: tuple[int, int, int]) -> FileStorage:
     return FileStorage(buf, filename="thumb.jpg", content_type="image/jpeg")
 
 
-def seed(_demo) -> None:
-    """Notices of the last weeks, one scheduled ahead (once)."""
+def seed(demo) -> None:
+    """Notices of the last weeks, some for one development, buyers or syndics, and one
+    scheduled ahead (once). None is e-mailed: the demo's past is not news to anyone."""
     if db.session.scalar(select(Notice).limit(1)) is not None:
         return
     now = utcnow()
-    for title, summary, html, colour, days in DEMO_NOTICES:
+    for title, summary, html, colour, days, roles, developments in DEMO_NOTICES:
         stored = uploads.save_image(_thumbnail(colour), "notices")
-        db.session.add(Notice(title=title, summary=summary, content_html=richtext.clean(html),
-                              thumbnail=stored.name, publish_from=now + timedelta(days=days)))
+        chosen = [d for d in map(demo.development, developments) if d is not None]
+        notice = Notice(title=title, summary=summary, content_html=richtext.clean(html),
+                        thumbnail=stored.name, publish_from=now + timedelta(days=days),
+                        for_buyers="buyers" in roles, for_syndics="syndics" in roles,
+                        developments=chosen, all_developments=not chosen)
+        db.session.add(notice)
     db.session.add(Notice(title="Manutenção programada do portal",
                           summary="O portal ficará fora do ar no domingo das 2h às 4h.",
                           publish_from=now + timedelta(days=5)))

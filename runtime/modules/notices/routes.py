@@ -11,10 +11,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from ... import richtext, uploads
+from ...erp.models import Development
 from ...extensions import db
 from ...i18n import to_local, to_utc
 from ...inputs import page_arg
@@ -22,7 +26,8 @@ from ...models import utcnow
 from ...staff import staff_required
 from . import bp
 from .forms import NoticeForm
-from .models import Notice, visible_now
+from .mailing import emailed, sync_email
+from .models import Notice, visible_to
 
 THUMB_MAX_BYTES = 5 * 1024 * 1024
 
@@ -35,13 +40,14 @@ def _settings() -> dict:
 @login_required
 def index():
     per_page = _settings()["per_page"]
-    page = db.paginate(visible_now(), page=page_arg(per_page), per_page=per_page,
+    page = db.paginate(visible_to(current_user), page=page_arg(per_page), per_page=per_page,
                        error_out=False, count=True)
     return render_template("notices/index.html", page=page, timeline=_settings()["timeline"])
 
 
 def _visible_or_404(notice_id: int) -> Notice:
-    notice = db.session.scalar(visible_now().where(Notice.id == notice_id))
+    notice = db.session.scalar(visible_to(current_user, every_tie=True)
+                               .where(Notice.id == notice_id))
     if notice is None:
         abort(404)
     return notice
@@ -73,7 +79,8 @@ def thumbnail(notice_id: int):
 @bp.get("/staff/notices")
 @staff_required
 def staff_list():
-    query = select(Notice).order_by(Notice.publish_from.desc(), Notice.id.desc())
+    query = (select(Notice).options(selectinload(Notice.developments))
+             .order_by(Notice.publish_from.desc(), Notice.id.desc()))
     text = request.args.get("q", "").strip()
     if text:
         like = f"%{text.lower()}%"
@@ -104,10 +111,15 @@ def staff_edit(notice_id: int):
         form.publish_from.data = to_local(notice.publish_from)
         form.publish_until.data = to_local(notice.publish_until)
         form.active.data = notice.active
+        form.roles.data = notice.roles
+        form.developments.data = [d.id for d in notice.developments]
+        form.send_email.data = notice.send_email
     return _edit(notice, form, is_new=False)
 
 
 def _edit(notice: Notice, form: NoticeForm, *, is_new: bool):
+    developments = db.session.scalars(select(Development).order_by(Development.name)).all()
+    form.developments.choices = [SelectChoice(d.id, d.name) for d in developments]
     if form.validate_on_submit():
         upload = request.files.get(form.thumbnail.name)
         try:
@@ -116,25 +128,42 @@ def _edit(notice: Notice, form: NoticeForm, *, is_new: bool):
         except uploads.UploadError as exc:
             form.thumbnail.errors = [str(exc)]
         else:
-            _apply(notice, form, stored)
+            _apply(notice, form, stored, developments)
             if is_new:
                 notice.author_id = current_user.id
                 db.session.add(notice)
+            db.session.flush()
+            queued = sync_email(notice)
             db.session.commit()
             flash(_("Notice saved."), "success")
+            if queued:
+                flash(ngettext("An e-mail to %(num)d client is queued.",
+                               "E-mails to %(num)d clients are queued.", queued), "info")
             return redirect(url_for("notices.staff_list"))
     status = 400 if request.method == "POST" else 200
+    sent = 0 if is_new else emailed(notice.id)
+    if sent:  # in the box's own description, so a screen reader reads it with the box
+        form.send_email.description = " ".join((str(form.send_email.description), ngettext(
+            "Already e-mailed to %(num)d client: only clients not yet e-mailed will receive it.",
+            "Already e-mailed to %(num)d clients: only clients not yet e-mailed will receive it.",
+            sent)))
     return render_template("notices/staff_form.html", form=form, notice=notice,
-                           is_new=is_new), status
+                           is_new=is_new, has_developments=bool(developments)), status
 
 
-def _apply(notice: Notice, form: NoticeForm, stored) -> None:
+def _apply(notice: Notice, form: NoticeForm, stored, developments: list[Development]) -> None:
     notice.title = form.title.data.strip()
     notice.summary = form.summary.data.strip()
     notice.content_html = richtext.clean(form.content.data or "")
     notice.publish_from = to_utc(form.publish_from.data)
     notice.publish_until = to_utc(form.publish_until.data)
     notice.active = form.active.data
+    notice.for_buyers = "buyers" in form.roles.data
+    notice.for_syndics = "syndics" in form.roles.data
+    chosen = set(form.developments.data)  # only listed ids pass the form's choices
+    notice.developments = [d for d in developments if d.id in chosen]
+    notice.all_developments = not chosen
+    notice.send_email = form.send_email.data
     if stored is not None or form.remove_thumbnail.data:
         uploads.remove("notices", notice.thumbnail)
         notice.thumbnail = stored.name if stored else None
@@ -145,6 +174,10 @@ def _apply(notice: Notice, form: NoticeForm, stored) -> None:
 def staff_toggle(notice_id: int):
     notice = db.get_or_404(Notice, notice_id)
     notice.active = not notice.active
+    queued = sync_email(notice)
     db.session.commit()
     flash(_("Notice activated.") if notice.active else _("Notice deactivated."), "success")
+    if queued:
+        flash(ngettext("An e-mail to %(num)d client is queued.",
+                       "E-mails to %(num)d clients are queued.", queued), "info")
     return redirect(url_for("notices.staff_list"))

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, render_template
 from flask_login import login_required
 from markupsafe import Markup
 
-from .. import Manifest
+from .. import BUYER, SYNDIC, Manifest
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -49,4 +49,5 @@ def _label(nodes: list[dict], slug: str) -> str | None:
 
 
 # on when menu nodes name Markdown pages (the tenant does not list it under modules)
-manifest = Manifest("pages", bp, enabled_when=lambda portal: bool(portal["pages"]))
+manifest = Manifest("pages", bp, enabled_when=lambda portal: bool(portal["pages"]),
+                    views=(BUYER, SYNDIC))

@@ -14,7 +14,8 @@ from . import bp
 @click.argument("folder", type=click.Path(file_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check and count; change nothing.")
 def import_erp(folder: str, dry_run: bool) -> None:
-    """Import an ERP export (customers, developments, units, contracts, contract_parties)."""
+    """Import an ERP export (customers, developments, units, contracts, contract_parties,
+    and the modules' own files, such as instalments)."""
     from ...erp.importer import run
 
     report = run(Path(folder), dry_run=dry_run)
@@ -26,8 +27,9 @@ def import_erp(folder: str, dry_run: bool) -> None:
     for table, counts in report.counts.items():
         kept = (f" {counts['kept']:>7} kept (changed in the portal)" if counts["kept"]
                 else "")
+        removed = f" {counts['removed']:>7} removed" if counts["removed"] else ""
         click.echo(f"  {table:<17} {counts['created']:>7} created {counts['updated']:>7} "
-                   f"updated {counts['unchanged']:>7} unchanged{kept}")
+                   f"updated {counts['unchanged']:>7} unchanged{kept}{removed}")
     instance = click.get_current_context().meta[INSTANCE]  # as the user wrote it
     if report.counts.get("customers", {}).get("kept") and not dry_run:
         click.echo(f"changes made in the portal were kept; list them for the ERP with: "

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ... import richtext, uploads
 from ...erp.models import Development, SyndicDevelopment
+from ...erp.scope import scope_of
 from ...extensions import db
 from ...models import User
 from .view_as import may_view_as
@@ -21,13 +22,26 @@ def view_as_button(user: User) -> bool | None:
 
 
 def syndic_developments(user: User) -> dict | None:
-    """The developments a building manager looks after, to choose from all of them."""
-    if user.role != "syndic":
+    """The developments a building manager looks after, to choose from all of them.
+
+    A client may manage developments too (one account: their units and the buildings
+    they manage, with a switch between the two portals).
+    """
+    if user.role not in ("client", "syndic"):
         return None
     chosen = set(db.session.scalars(select(SyndicDevelopment.development_id).where(
         SyndicDevelopment.user_id == user.id)))
     return {"developments": db.session.scalars(select(Development).order_by(
         Development.name)).all(), "selected": chosen}
+
+
+def managed() -> list[Development] | None:
+    """The building manager's home: the developments they manage; None: none."""
+    scope = scope_of(current_user)
+    if not scope.syndic or not scope.managed_ids:
+        return None
+    return db.session.scalars(select(Development).where(
+        Development.id.in_(scope.managed_ids)).order_by(Development.name)).all()
 
 
 def viewing_as() -> User | None:
@@ -36,7 +50,7 @@ def viewing_as() -> User | None:
 
 
 def seed(demo) -> None:
-    """What staff add to the imported developments: text, a photo, a syndic (once)."""
+    """What staff add to the imported developments: text, a photo, syndics (once)."""
     jardins = demo.development("JAR")
     if jardins is None or jardins.description_html:
         return
@@ -49,4 +63,8 @@ def seed(demo) -> None:
                                        "developments").name
     db.session.add(SyndicDevelopment(user_id=demo.users["syndic"].id,
                                      development_id=jardins.id))
+    verde = demo.development("VV")
+    if verde is not None:  # a buyer at Jardins who also manages Vista Verde: two portals
+        db.session.add(SyndicDevelopment(user_id=demo.users["joao"].id,
+                                         development_id=verde.id))
     db.session.commit()

@@ -24,7 +24,8 @@ from ...staff import staff_required
 from . import bp
 
 KEY = "view_as"
-ALLOWED_POSTS = ("property.stop_view_as", "auth.logout")  # everything else is read-only
+# everything else is read-only; switching between a client's two portals changes nothing
+ALLOWED_POSTS = ("property.stop_view_as", "auth.logout", "switch_view")
 
 
 @bp.before_app_request

@@ -8,15 +8,17 @@ Other modules use the desk through `api.py` only.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
-from .. import Manifest, Part, StaffLink
+from .. import BUYER, SYNDIC, Manifest, MenuEntry, Part, StaffLink
 
 service_bp = Blueprint("service", __name__, template_folder="templates")
 tickets_bp = Blueprint("tickets", __name__, template_folder="templates")
 
-from . import client, contact, models, parts, staff  # noqa: E402,F401
+from . import client, contact, delete, models, parts, sample, staff, stages, syndic  # noqa: E402,F401
 
 desk = Manifest(
     "service", service_bp,
@@ -25,9 +27,18 @@ desk = Manifest(
                  StaffLink(_l("Service dashboard"), "service.staff_dashboard", "bar-chart")),
     parts=(Part("staff.account", "tickets/_account_divisions.html", parts.division_limits),),
     enabled_when=lambda portal: bool(portal["divisions"]),  # the tenant has a service tree
+    views=(BUYER, SYNDIC),  # a building manager opens requests about common areas only
     seed=parts.seed,
+    sample=sample.seed,
 )
 manifest = Manifest(
     "tickets", tickets_bp, "tickets.index",
-    parts=(Part("home.cards", "tickets/_home_card.html", parts.waiting_card),),
+    parts=(Part("home.cards", "tickets/_home_card.html", parts.waiting_card),
+           Part("unit.sections", "tickets/_unit_requests.html", parts.unit_requests),
+           Part("syndic.home.cards", "tickets/_home_card.html", parts.waiting_card),
+           Part("pending", "tickets/_pending.html", parts.pending_item, order=20)),
+    # a building manager's "My tickets" lists the common-area requests (tickets/syndic.py)
+    views=(BUYER, SYNDIC),
+    syndic_entry=MenuEntry(_l("Common-area requests"), "tools", 10),
+    migrations=Path(__file__).resolve().parent / "migrations",  # the desk's tables too
 )

@@ -11,8 +11,8 @@ from ... import uploads
 from ...extensions import db
 from ...inputs import page_arg
 from ...models import utcnow
-from . import service, sla, tickets_bp
-from .forms import CancelForm, RateForm, RejectForm, ReplyForm
+from . import place, service, sla, stages, syndic, tickets_bp
+from .forms import CancelForm, RateForm, RejectForm
 from .models import FILTERS, Ticket, TicketAttachment, TicketMessage
 
 PER_PAGE = 20
@@ -24,7 +24,7 @@ def _settings() -> dict:
 
 def _listed(now):
     """The client's tickets that are still listed (finished ones fade out)."""
-    query = select(Ticket).where(Ticket.client_id == current_user.id)
+    query = select(Ticket).options(*place.loaded()).where(syndic.followed())
     since = service.visible_since(now)
     if since is not None:
         query = query.where(or_(Ticket.status != "finished", Ticket.finished_at >= since))
@@ -60,7 +60,8 @@ def index():
                                      .order_by(Ticket.finished_at.desc()).limit(5)).all()
     return render_template("tickets/index.html", page=page, counts=counts, filters=filters,
                            current=current, q=text, to_rate=to_rate, now=now,
-                           label=service.status_label, sla=sla)
+                           label=service.status_label, sla=sla,
+                           syndic_view=syndic.in_syndic_view())
 
 
 def _matches(text: str):
@@ -81,9 +82,14 @@ def _matches(text: str):
 
 
 def own_ticket(protocol: str) -> Ticket:
-    """The logged-in client's ticket, or 404: another client's ticket does not exist here."""
-    ticket = db.session.scalar(select(Ticket).where(Ticket.protocol == protocol,
-                                                    Ticket.client_id == current_user.id))
+    """The logged-in client's ticket, or 404: another client's ticket does not exist here.
+
+    In the building manager's portal: a common-area request of a development they manage
+    (tickets/syndic.py), never another buyer's. One's own request opens in either portal,
+    so the link in its e-mails works whichever portal one is in.
+    """
+    ticket = db.session.scalar(select(Ticket).options(*place.loaded()).where(
+        Ticket.protocol == protocol, or_(syndic.followed(), Ticket.client_id == current_user.id)))
     if ticket is None:
         abort(404)
     return ticket
@@ -93,14 +99,18 @@ def _page(ticket: Ticket, **forms):
     messages, events, files = service.records(ticket, internal=False)
     handlers = {e.actor.name for e in events if e.actor and e.actor.is_staff}
     handling = (ticket.finished_at - ticket.created_at) if ticket.finished_at else None
-    context = {"reply_form": ReplyForm(), "reject_form": RejectForm(),
+    context = {"reply_form": stages.reply_form(ticket), "reject_form": RejectForm(),
                "cancel_form": CancelForm(), "rate_form": RateForm(), **forms}
     status = 400 if request.method == "POST" else 200
     return render_template("tickets/show.html", ticket=ticket, messages=messages, events=events,
                            files=files, handlers=sorted(handlers), handling=handling,
+                           shown_answers=stages.client_answers(ticket),
                            label=service.status_label, now=utcnow(), sla=sla,
                            can_cancel=ticket.status in service.CLIENT_CAN_CANCEL,
-                           evaluation=_settings()["evaluation"], **context), status
+                           evaluation=_settings()["evaluation"],
+                           # building managers share requests: whose it is
+                           opened_by=ticket.client if syndic.in_syndic_view() else None,
+                           **context), status
 
 
 @tickets_bp.get("/tickets/<protocol>")
@@ -125,12 +135,13 @@ def _done(ticket: Ticket, message: str):
 @login_required
 def reply(protocol: str):
     ticket = own_ticket(protocol)
-    form = ReplyForm()
+    form = stages.reply_form(ticket, posted=True)
     if form.validate_on_submit():
         try:
             used = db.session.scalar(select(func.coalesce(func.sum(TicketAttachment.size), 0))
                                      .where(TicketAttachment.ticket_id == ticket.id))
             files = uploads.read(request.files.getlist("files"), already=used)
+            stages.client_fields_sent(ticket, form)  # before the reply moves the ticket on
             service.client_reply(ticket, current_user, form.body.data, files)
         except uploads.UploadError as exc:
             form.files.errors = [str(exc)]

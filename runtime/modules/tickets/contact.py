@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from ... import uploads
 from ...extensions import db
-from . import service, service_bp
+from . import place, service, service_bp, stages, syndic
 from .fields import answers, field_name, request_form
 from .models import Ticket
 
@@ -24,13 +24,20 @@ def _open_division(division_id: str) -> dict:
 @service_bp.get("/contact/<division_id>")
 @login_required
 def division(division_id: str):
-    return render_template("tickets/division.html", division=_open_division(division_id))
+    found = _open_division(division_id)
+    # a building manager opens requests about common areas only (tickets/syndic.py)
+    requests = [r for r in found["requests"] if r.get("location") in syndic.AREAS] \
+        if syndic.in_syndic_view() else found["requests"]
+    return render_template("tickets/division.html", division=found, requests=requests)
 
 
 def submit_request(division: dict, request_spec: dict, *, origin: str | None = None,
                    template: str = "tickets/request_form.html", **context):
     """Show and handle a request form; shared by the contact tree, finance and profile."""
-    form = request_form(request_spec)
+    request_spec = stages.for_opening(request_spec)  # the fields asked when opening
+    location = request_spec.get("location")
+    places = place.offer(current_user, location) if location else None
+    form = request_form(request_spec, place=place.field(location, places) if places else None)
     file_specs = [s for s in request_spec["fields"] if s["type"] == "file"]
     error = None
     if form.validate_on_submit():
@@ -49,15 +56,17 @@ def submit_request(division: dict, request_spec: dict, *, origin: str | None = N
         except uploads.UploadError as exc:
             error = str(exc)  # shown above the form; every other value is kept
         else:
+            unit_id, area_id = place.chosen(form.place.data) if places else (None, None)
             ticket = service.open_ticket(current_user, division["id"], request_spec["id"],
                                          description=form.description.data,
                                          answers=answers(form, request_spec), files=files,
-                                         origin=origin)
+                                         origin=origin, unit_id=unit_id,
+                                         common_area_id=area_id)
             db.session.commit()
             return redirect(url_for("service.done", protocol=ticket.protocol))
     status = 400 if request.method == "POST" else 200
     return render_template(template, form=form, error=error, division=division,
-                           request_type=request_spec,
+                           request_type=request_spec, location=location,
                            field_name=field_name, file_types=uploads.type_list,
                            max_mb=current_app.config["PORTAL_UPLOAD_MAX_BYTES"] // 2**20,
                            **context), status
@@ -70,7 +79,8 @@ def new_request(division_id: str, request_id: str):
     request_spec = service.request_type(division_id, request_id)
     if request_spec is None:
         abort(404)
-    return submit_request(division, request_spec)
+    return syndic.refusal(request_spec) or submit_request(division, request_spec,
+                                                          origin=syndic.origin())
 
 
 @service_bp.get("/contact/done/<protocol>")

@@ -96,12 +96,16 @@ def _make_field(spec: dict):
     return StringField(validators=[*presence, _check_digits(kind)], **kwargs)  # cpf, cnpj
 
 
-def request_form(request_spec: dict, formdata=None) -> PortalForm:
-    """A form class for one request type: a description plus its extra fields."""
+def request_form(request_spec: dict, formdata=None, place=None) -> PortalForm:
+    """A form class for one request type: a description plus its extra fields (and the
+    place it is about, when the request type asks for one: tickets/place.py)."""
 
     class RequestForm(PortalForm):
         description = TextAreaField(_l("Describe your request"),
                                     validators=[DataRequired(), Length(min=3, max=10_000)])
+
+    if place is not None:
+        RequestForm.place = place
 
     for spec in request_spec["fields"]:
         setattr(RequestForm, field_name(spec["id"]), _make_field(spec))

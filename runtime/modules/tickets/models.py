@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ...erp.models import CommonArea, Unit
 from ...extensions import db
 from ...models import User, utcnow
 
@@ -52,10 +53,16 @@ class Ticket(db.Model):
     rating: Mapped[int | None]
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None]
+    # the place the request is about (a request type's `location`): one or neither
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    common_area_id: Mapped[int | None] = mapped_column(ForeignKey("common_areas.id"),
+                                                       index=True)
 
     # loaded where a screen shows them (joinedload in the staff queue and export)
     client: Mapped[User] = relationship(foreign_keys=[client_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    unit: Mapped[Unit | None] = relationship()
+    common_area: Mapped[CommonArea | None] = relationship()
 
 
 class TicketMessage(db.Model):

@@ -4,21 +4,44 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, g
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from ...erp.models import CommonArea, Unit
 from ...extensions import db
 from ...models import OutboxMessage, User, utcnow
-from . import service
+from . import service, syndic
 from .models import FILTERS, Ticket
+
+UNIT_REQUESTS = 10  # the latest shown on "My unit"; "My tickets" has them all
 
 
 def waiting_card() -> int | None:
-    """How many of the client's tickets wait for them (feedback or approval); None: none."""
+    """How many of the tickets the user follows wait for them (feedback or approval), in
+    either portal (tickets/syndic.py); None: none. Once per request."""
+    cached = g.get("tickets_waiting")
+    if cached is not None and cached[0] == current_user.id:
+        return cached[1]
     count = db.session.scalar(select(func.count(Ticket.id)).where(
-        Ticket.client_id == current_user.id, Ticket.status.in_(FILTERS["my_action"])))
-    return count or None
+        syndic.followed(), Ticket.status.in_(FILTERS["my_action"]))) or None
+    g.tickets_waiting = (current_user.id, count)
+    return count
+
+
+def pending_item(user: User) -> int | None:
+    """For the pending-actions pop-up after login: the requests awaiting the client's
+    feedback or approval (the home card's count, counted once when both show)."""
+    return waiting_card()
+
+
+def unit_requests(unit) -> dict:
+    """For "My unit": the client's own requests about this unit, newest first."""
+    mine = select(Ticket).where(Ticket.client_id == current_user.id, Ticket.unit_id == unit.id)
+    tickets = db.session.scalars(mine.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                                 .limit(UNIT_REQUESTS + 1)).all()
+    return {"tickets": tickets[:UNIT_REQUESTS], "more": len(tickets) > UNIT_REQUESTS,
+            "label": service.status_label}
 
 
 def division_limits(user: User) -> dict | None:
@@ -36,11 +59,14 @@ def seed(demo) -> None:
         return
     maria, joao, staff = demo.users["maria"], demo.users["joao"], demo.users["staff"]
     now = utcnow()
+    # the places of the ERP sample: Maria's apartment and a common area of her building
+    a101 = db.session.scalar(select(Unit.id).where(Unit.external_id == "JAR-A-101"))
+    pool = db.session.scalar(select(CommonArea.id).where(CommonArea.external_id == "PISC"))
     leak = service.open_ticket(
         maria, "assistencia", "infiltracao", now=now - timedelta(days=3),
         description="Apareceu uma mancha de umidade na parede do banheiro, perto do box.",
         answers=[{"id": "comodo", "label": "Cômodo", "type": "select", "value": "Banheiro"}],
-        files={})
+        files={}, unit_id=a101)
     service.staff_move(leak, staff, "awaiting_feedback",
                        "Olá, Maria! Pode nos enviar uma foto da mancha e dizer desde quando "
                        "ela aparece?")
@@ -52,12 +78,16 @@ def seed(demo) -> None:
                         "avisamos até sexta.", [], internal=False)
     power = service.open_ticket(maria, "assistencia", "eletrica", now=now - timedelta(days=12),
                                 description="A tomada da cozinha não funciona.", answers=[],
-                                files={})
+                                files={}, unit_id=a101)
     service.staff_move(power, staff, "resolved", "Trocamos o disjuntor da cozinha.")
     service.client_approve(power, maria)
     service.rate(power, 5, "Resolveram no mesmo dia. Obrigada!")
     service.open_ticket(joao, "relacionamento", "duvida", now=now - timedelta(hours=2),
                         description="Posso antecipar parcelas?", answers=[], files={})
+    service.open_ticket(joao, "assistencia", "area-comum", now=now - timedelta(hours=5),
+                        description="A borda da piscina tem uma pedra solta, perto da escada.",
+                        answers=[], files={}, common_area_id=pool)
+    syndic.seed(demo, now)
     # the demo's story is not news to anyone: no e-mails for it
     db.session.execute(OutboxMessage.__table__.delete())
     db.session.commit()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app, g, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
@@ -102,15 +102,17 @@ def _attach(ticket: Ticket, files: list, author: User, *, message: TicketMessage
 
 def open_ticket(client: User, division_id: str, request_id: str, *, description: str,
                 answers: list[dict], files: dict[str, list], origin: str | None = None,
-                now: datetime | None = None) -> Ticket:
+                now: datetime | None = None, unit_id: int | None = None,
+                common_area_id: int | None = None) -> Ticket:
     """Create a ticket with its protocol and SLA; queue the client's receipt and the staff's
-    notice."""
+    notice. The place (a unit or a common area) is the caller's to check: tickets/place.py."""
     now = now or utcnow()
     d, r = division(division_id), request_type(division_id, request_id)
     ticket = Ticket(protocol=next_protocol(now.year), client_id=client.id,
                     division_id=division_id, request_id=request_id, title=r["label"],
                     description=description.strip(), answers=answers, origin=origin,
-                    status="new", created_at=now, updated_at=now)
+                    status="new", created_at=now, updated_at=now, unit_id=unit_id,
+                    common_area_id=common_area_id)
     sla.start(ticket, d["sla_hours"], now)
     db.session.add(ticket)
     db.session.flush()
@@ -188,6 +190,9 @@ def staff_move(ticket: Ticket, staff: User, to: str, note: str | None) -> None:
         raise TicketError(_("A ticket that is %(status)s cannot become %(to)s.",
                             status=staff_status_label(ticket.status),
                             to=staff_status_label(to)))
+    from .stages import refuse_leaving  # stages reads service's request types
+
+    refuse_leaving(ticket, to)
     note = (note or "").strip() or None
     if to in NEEDS_NOTE and not note:
         raise TicketError(_("Write a message to the client for this step."))
@@ -229,10 +234,16 @@ def records(ticket: Ticket, *, internal: bool) -> tuple[list, list, list]:
 # -- who sees what ---------------------------------------------------------------------------
 
 def staff_division_ids(user: User) -> set[str] | None:
-    """The divisions a staff member is limited to; None means all of them."""
+    """The divisions a staff member is limited to; None means all of them.
+
+    Read once per request: a ticket's page scopes the ticket and the client's others."""
+    cached = g.get("staff_divisions")
+    if cached is not None and cached[0] == user.id:
+        return cached[1]
     rows = db.session.scalars(select(StaffDivision.division_id)
                               .where(StaffDivision.user_id == user.id)).all()
-    return set(rows) or None
+    g.staff_divisions = (user.id, set(rows) or None)
+    return g.staff_divisions[1]
 
 
 def staff_for_division(division_id: str) -> list[User]:

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from datetime import datetime, time, timedelta
 
-from babel.numbers import get_decimal_symbol
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
-from ... import uploads
+from ... import spreadsheet, uploads
+from ...erp.models import CommonArea, Development, Unit
 from ...extensions import db
 from ...i18n import to_local, to_utc
-from ...inputs import page_arg
+from ...inputs import int_arg, page_arg
 from ...models import User, utcnow
 from ...staff import staff_required
 from .. import handled
-from . import api, service, service_bp, sla
+from . import api, place, service, service_bp, sla
 from .client import send_attachment
 from .forms import AssignForm, ExportForm, StaffMoveForm, StaffReplyForm
 from .models import (
@@ -54,10 +50,17 @@ def _divisions() -> list[dict]:
 def staff_queue():
     now = utcnow()
     args = request.args
-    query = _scope(select(Ticket).options(joinedload(Ticket.client), joinedload(Ticket.assignee)))
+    query = _scope(select(Ticket).options(joinedload(Ticket.client), joinedload(Ticket.assignee),
+                                          *place.loaded()))
     division = args.get("division", "")
     if division:
         query = query.where(Ticket.division_id == division)
+    if args.get("development") == "none":
+        query = query.where(Ticket.unit_id.is_(None), Ticket.common_area_id.is_(None))
+    else:
+        development = int_arg("development")
+        if development is not None:
+            query = query.where(_in_development(development))
     status = args.get("status", "open")
     if status == "open":
         query = query.where(Ticket.status.in_(OPEN))
@@ -83,7 +86,21 @@ def staff_queue():
     return render_template("tickets/staff_queue.html", page=page, now=now, sla=sla,
                            divisions=_divisions(), label=service.staff_status_label,
                            statuses=STATUSES, args=args, division_names=_division_names(),
+                           developments=_developments(),
                            query_args={k: v for k, v in args.items() if k != "page"})
+
+
+def _in_development(development_id: int):
+    """Tickets about a unit or a common area of one development."""
+    return or_(Ticket.unit_id.in_(select(Unit.id).where(Unit.development_id == development_id)),
+               Ticket.common_area_id.in_(select(CommonArea.id).where(
+                   CommonArea.development_id == development_id)))
+
+
+def _developments() -> list:
+    """(id, name) of every development, for the queue's filter (none without an ERP)."""
+    return db.session.execute(select(Development.id, Development.name)
+                              .order_by(Development.name)).all()
 
 
 def _division_names() -> dict[str, str]:
@@ -92,7 +109,8 @@ def _division_names() -> dict[str, str]:
 
 
 def _staff_ticket(protocol: str) -> Ticket:
-    ticket = db.session.scalar(_scope(select(Ticket).options(joinedload(Ticket.client))
+    ticket = db.session.scalar(_scope(select(Ticket).options(joinedload(Ticket.client),
+                                                             *place.loaded())
                                       .where(Ticket.protocol == protocol)))
     if ticket is None:
         abort(404)
@@ -235,6 +253,7 @@ def staff_dashboard():
     table: dict[str, dict[str, int]] = {}
     for division_id, status, count in by:
         table.setdefault(division_id, {})[status] = count
+    by_development = _by_development(scoped)
     resolved = db.session.execute(select(
         func.count(),
         func.sum(case((scoped.c.resolved_at <= scoped.c.sla_due_at, 1), else_=0)),
@@ -255,7 +274,25 @@ def staff_dashboard():
                            label=service.staff_status_label, division_names=_division_names(),
                            compliance=(in_time or 0) / total_resolved if total_resolved else None,
                            total_resolved=total_resolved, average=average, overdue=overdue,
-                           avg_rating=avg_rating, ratings=ratings, export=export)
+                           avg_rating=avg_rating, ratings=ratings, export=export,
+                           by_development=by_development)
+
+
+def _by_development(scoped) -> list[tuple[int | None, str | None, dict[str, int]]]:
+    """(id, name, {status: count}) per development, by name; tickets without a place last."""
+    development_id = func.coalesce(Unit.development_id, CommonArea.development_id)
+    rows = db.session.execute(
+        select(Development.id, Development.name, scoped.c.status, func.count())
+        .select_from(scoped)
+        .outerjoin(Unit, Unit.id == scoped.c.unit_id)
+        .outerjoin(CommonArea, CommonArea.id == scoped.c.common_area_id)
+        .outerjoin(Development, Development.id == development_id)
+        .group_by(Development.id, Development.name, scoped.c.status)).all()
+    grouped: dict[int | None, tuple[str | None, dict[str, int]]] = {}
+    for ident, name, status, count in rows:
+        grouped.setdefault(ident, (name, {}))[1][status] = count
+    return sorted(((i, n, c) for i, (n, c) in grouped.items()),
+                  key=lambda row: (row[0] is None, (row[1] or "").casefold()))
 
 
 @service_bp.get("/staff/tickets/export.csv")
@@ -268,59 +305,36 @@ def staff_export():
     start = to_utc(datetime.combine(form.start.data, time.min))
     end = to_utc(datetime.combine(form.end.data + timedelta(days=1), time.min))
     rows = db.session.scalars(_scope(select(Ticket).options(
-        joinedload(Ticket.client), joinedload(Ticket.assignee))).where(
+        joinedload(Ticket.client), joinedload(Ticket.assignee), *place.loaded())).where(
         Ticket.created_at >= start, Ticket.created_at < end).order_by(Ticket.created_at)).all()
     names = _division_names()
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=_csv_delimiter())
-    writer.writerow(_export_headers())
-    for t in rows:
-        met = sla.met(t)
-        row = [t.protocol, _iso(t.created_at), names.get(t.division_id, t.division_id),
-               t.title, t.client.name, t.client.email or "",
-               service.staff_status_label(t.status),
-               t.assignee.name if t.assignee else "", _iso(t.sla_due_at), _iso(t.resolved_at),
-               "" if met is None else (_("Yes") if met else _("No")), _iso(t.finished_at),
-               t.rating or ""]
-        writer.writerow([_cell(v) for v in row])
-    filename = f"tickets-{form.start.data}-{form.end.data}.csv"
-    # a BOM so that spreadsheet programs read the accents right
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    rows = ([t.protocol, _iso(t.created_at), names.get(t.division_id, t.division_id),
+             t.title, *_place_cells(t), t.client.name, t.client.email or "",
+             service.staff_status_label(t.status),
+             t.assignee.name if t.assignee else "", _iso(t.sla_due_at), _iso(t.resolved_at),
+             "" if (met := sla.met(t)) is None else (_("Yes") if met else _("No")),
+             _iso(t.finished_at), t.rating or ""] for t in rows)
+    return spreadsheet.download(f"tickets-{form.start.data}-{form.end.data}.csv",
+                                _export_headers(), rows)
 
 
 def _export_headers() -> list[str]:
     """The export's column names, in the tenant's language (staff open it in a spreadsheet)."""
-    return [_("Protocol"), _("Opened at"), _("Division"), _("Request"), _("Client"),
+    return [_("Protocol"), _("Opened at"), _("Division"), _("Request"), _("Development"),
+            _("Place"), _("Client"),
             _("E-mail"), _("Status"), _("Assigned to"), _("Answer by"), _("Resolved at"),
             _("SLA met"), _("Finished at"), _("Rating")]
 
 
-def _csv_delimiter() -> str:
-    """A semicolon where the decimal mark is a comma: what spreadsheets there expect."""
-    return ";" if get_decimal_symbol(get_locale()) == "," else ","
-
-
-# what makes a spreadsheet read a cell as a formula (full-width forms included), and where a
-# cell may start inside our text: a spreadsheet splits a ","-file at ";" where ";" is the
-# list separator (pt-BR), and at tabs and line breaks when pasted or mis-detected
-FORMULA = "=+-@\uff1d\uff0b\uff0d\uff20"
-STARTS_FORMULA = re.compile(rf'[\s"]*[{re.escape(FORMULA)}]')
-INNER_FORMULA = re.compile(rf'([;,\t\r\n])(?={STARTS_FORMULA.pattern})')
-
-
-def _cell(value):
-    """Keep spreadsheets from running text like "=HYPERLINK(...)" or "x;=1+1" as a formula.
-
-    A quote mark makes the rest of a cell text, so it goes before every piece of the value
-    that could begin a cell: the start, and after each separator, even behind blanks.
-    """
-    if not isinstance(value, str):
-        return value
-    value = INNER_FORMULA.sub(r"\1'", value)
-    if value[:1] in ("\t", "\r") or STARTS_FORMULA.match(value):
-        value = "'" + value
-    return value
+def _place_cells(ticket: Ticket) -> tuple[str, str]:
+    """The development, and the tower and unit (or the common area) a ticket is about."""
+    if ticket.unit is not None:
+        unit = ticket.unit
+        return unit.development.name, " · ".join(p for p in (unit.tower, unit.code) if p)
+    if ticket.common_area is not None:
+        area = ticket.common_area
+        return area.development.name, _("Common area: %(name)s", name=area.name)
+    return "", ""
 
 
 def _iso(value: datetime | None) -> str:

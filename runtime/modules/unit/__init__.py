@@ -13,7 +13,7 @@ from ...erp.models import Contract, ContractParty, Development, Unit
 from ...erp.scope import scope_of
 from ...extensions import db
 from ...inputs import int_arg
-from .. import Manifest
+from .. import Manifest, parts
 
 bp = Blueprint("unit", __name__, template_folder="templates")
 
@@ -45,6 +45,7 @@ def index():
     parties = [p for c in contracts for p in c.parties]
     return render_template("unit/index.html", unit=unit, units=units, contracts=contracts,
                            parties=parties, description=Markup(unit.development.description_html),
+                           sections=parts("unit.sections", unit=unit),
                            forecast=current_app.extensions["portal"]["features"][
                                "delivery_forecast"])
 
@@ -63,4 +64,6 @@ def development_photo(development_id: int):
     return response
 
 
-manifest = Manifest("unit", bp, "unit.index", requires=("property",))
+# a development's photo is shown to its building managers too (it checks the scope)
+manifest = Manifest("unit", bp, "unit.index", requires=("property",),
+                    shared_endpoints=("unit.development_photo",))
