@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Config
+    from flask_limiter import Limiter
     from markupsafe import Markup
 
     from .releases import ReleaseLease
@@ -109,6 +110,7 @@ class Portal(Mapping[str, Any]):
         self.migrations: list[Path] = []  # every registered module's migration versions
         self.context: dict[str, Any] | None = None  # template globals, built on first render
         self.counter: DatabaseCounter | RedisCounter | None = None  # login attempts
+        self.limiter: Limiter | None = None  # request rates (runtime/ratelimit.py)
         self.proxy_warned = False  # the X-Forwarded-For warning is logged once
         self.menu_entries: dict[tuple[str, str], list] = {}  # (root, view) -> resolved menu
         # (script root, view, active entry) -> HTML

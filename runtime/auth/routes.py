@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
-from .. import access, accounts, pending, sessions, syndic, throttle
+from .. import access, accounts, pending, ratelimit, sessions, syndic, throttle
 from ..brdocs import digits
 from ..extensions import db, login_manager
 from ..models import User, dummy_password_check, utcnow
@@ -136,6 +136,7 @@ def _attempt(form: LoginForm) -> tuple[User | None, int]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@ratelimit.limited("login")
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -176,6 +177,7 @@ def logout():
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
+@ratelimit.limited("forgot")
 def forgot():
     form = ForgotForm()
     if form.validate_on_submit():

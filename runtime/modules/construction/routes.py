@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import DateField, IntegerField, MultipleFileField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from ... import richtext, uploads
+from ... import ratelimit, richtext, uploads
 from ...erp.models import Development
 from ...erp.scope import scope_of
 from ...extensions import db
@@ -141,6 +141,7 @@ def _videos_from(text: str) -> tuple[list[str], list[str]]:
 
 
 @bp.route("/staff/developments/<int:development_id>/updates/new", methods=["GET", "POST"])
+@ratelimit.limited("upload")
 @staff_required
 def staff_new_update(development_id: int):
     dev = db.get_or_404(Development, development_id)

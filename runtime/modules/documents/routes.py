@@ -9,7 +9,7 @@ from wtforms import MultipleFileField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from ... import uploads
+from ... import ratelimit, uploads
 from ...erp.models import Contract, Development, Unit
 from ...erp.scope import scope_of
 from ...extensions import db
@@ -172,6 +172,7 @@ def _store(upload) -> DocumentVersion:
 
 
 @bp.route("/staff/documents/new", methods=["GET", "POST"])
+@ratelimit.limited("upload")
 @staff_required
 def staff_new():
     form = UploadForm()

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, func, or_, select
 
-from ... import uploads
+from ... import ratelimit, uploads
 from ...extensions import db
 from ...inputs import page_arg
 from ...models import utcnow
@@ -132,6 +132,7 @@ def _done(ticket: Ticket, message: str):
 
 
 @tickets_bp.post("/tickets/<protocol>/reply")
+@ratelimit.limited("write")
 @login_required
 def reply(protocol: str):
     ticket = own_ticket(protocol)

@@ -6,7 +6,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ... import uploads
+from ... import ratelimit, uploads
 from ...extensions import db
 from . import place, service, service_bp, stages, syndic
 from .fields import answers, field_name, request_form
@@ -73,6 +73,7 @@ def submit_request(division: dict, request_spec: dict, *, origin: str | None = N
 
 
 @service_bp.route("/contact/<division_id>/<request_id>", methods=["GET", "POST"])
+@ratelimit.limited("write")
 @login_required
 def new_request(division_id: str, request_id: str):
     division = _open_division(division_id)
