@@ -310,9 +310,16 @@ def _instance(instance: str):
 def _upgrade(app) -> None:
     import sqlalchemy.exc
     from flask_migrate import upgrade
+    from sqlalchemy import text
 
+    from runtime.extensions import db
+
+    schema = app.config.get("PORTAL_DATABASE_SCHEMA")
     with app.app_context():
         try:
+            if schema:  # the instance's own schema (DATABASE_SCHEMA), made on its first upgrade
+                with db.engine.begin() as conn:
+                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             # "heads": the core's revisions and each module's branch
             upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         except sqlalchemy.exc.OperationalError as exc:
@@ -325,12 +332,51 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.argument("instance", type=click.Path(exists=True, file_okay=False))
-def db_upgrade(instance: str) -> None:
-    """Create or migrate the database of INSTANCE (idempotent)."""
+@click.argument("instance", metavar="INSTANCE_OR_DIR", type=click.Path(exists=True,
+                                                                       file_okay=False))
+@click.option("--all", "all_", is_flag=True,
+              help="Every instance built under the folder INSTANCE_OR_DIR (a fleet).")
+def db_upgrade(instance: str, all_: bool) -> None:
+    """Create or migrate the database of INSTANCE (idempotent), or of every one with --all."""
+    if all_:
+        _upgrade_all(Path(instance))
+        return
     with _instance(instance):
         pass  # opening an instance migrates its database
     click.echo(f"database of {instance} is up to date")
+
+
+def _upgrade_all(folder: Path) -> None:
+    """Each instance under `folder`, one after the other; a failing one does not stop the rest.
+
+    Two instances sharing a database or a secret key are refused, as the fleet refuses
+    to serve them (a fleet-wide PORTAL_DATABASE_URL needs PORTAL_DATABASE_SCHEMA=t_{tenant}).
+    """
+    from runtime import InstanceError, create_app
+    from runtime.fleet import Owners
+    from runtime.status import instances
+
+    found = instances(folder)
+    if not found:
+        raise click.ClickException(f"no built instance under {folder}/")
+    owners, failed = Owners(), 0
+    for path in found:
+        try:
+            app = create_app(path)
+            try:
+                owners.claim(path.name, app.config)
+                _upgrade(app)
+            finally:
+                _close(app)
+        except (InstanceError, click.ClickException) as exc:
+            failed += 1
+            click.echo(f"{path.name}: {exc}", err=True)
+            continue
+        schema = app.config.get("PORTAL_DATABASE_SCHEMA")
+        click.echo(f"{path.name}: up to date" + (f" (schema {schema})" if schema else ""))
+    click.echo(f"{len(found) - failed} of {len(found)} database(s) up to date")
+    if failed:
+        sys.exit(1)
 
 
 @main.group()
@@ -652,16 +698,50 @@ def _print_logins(title: str, logins) -> None:
 
 
 @main.command()
-@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+@click.argument("instance", required=False, type=click.Path(exists=True, file_okay=False))
+@click.option("--fleet", "fleet_dir", metavar="DIR",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Serve every instance built under DIR, chosen by the Host header.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(instance: str, host: str, port: int) -> None:
-    """Serve INSTANCE for preview (production: gunicorn --chdir INSTANCE wsgi:app)."""
+def serve(instance: str | None, fleet_dir: Path | None, host: str, port: int) -> None:
+    """Serve INSTANCE for preview (production: gunicorn --chdir INSTANCE wsgi:app).
+
+    With --fleet DIR, one process serves every instance under DIR (production:
+    PORTAL_FLEET_DIR=DIR gunicorn 'runtime.fleet:app_from_env()').
+    """
+    if (instance is None) == (fleet_dir is None):
+        raise click.UsageError("give either INSTANCE or --fleet DIR")
+    if fleet_dir is not None:
+        _serve_fleet(fleet_dir, host, port)
+        return
     app = _app(instance)
     _upgrade(app)
     click.echo(f"serving {app.extensions['portal']['tenant']['name']} on http://{host}:{port}/")
     with _mail_worker(instance):
         _run(instance, host, port)
+
+
+def _serve_fleet(folder: Path, host: str, port: int) -> None:
+    """Every instance under `folder` (databases migrated by `portal db upgrade --all`)."""
+    from werkzeug.serving import run_simple
+
+    from runtime import InstanceError
+    from runtime.fleet import Fleet
+
+    try:
+        fleet = Fleet(folder)
+    except InstanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    hosts = sorted(fleet.hosts)
+    if not hosts:
+        raise click.ClickException(f"no built instance under {folder}/")
+    click.echo(f"serving {len(fleet.hosts)} host name(s) of {folder}/ on port {port}:")
+    for name in hosts:
+        click.echo(f"  http://{name}:{port}/")
+    click.echo("(*.localhost names reach this machine in browsers; databases are not migrated "
+               f"here: portal db upgrade --all {folder})")
+    run_simple(host, port, fleet, threaded=True)
 
 
 def _run(instance: str, host: str, port: int) -> None:
@@ -717,6 +797,38 @@ def demo(out_dir: str, host: str, port: int, no_serve: bool) -> None:
     if not no_serve:
         with _mail_worker(str(result.instance)):
             _run(str(result.instance), host, port)
+
+
+@main.command()
+@click.argument("file", metavar="TENANT.yaml",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", default="build/dev", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="portal dev's own folder for the throwaway instance.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def dev(file: Path, out_dir: Path, host: str, port: int) -> None:
+    """Build TENANT.yaml, fill it with sample content and serve it; rebuild on every save
+    of the file, its bases, pages and assets, and reload the open pages. A save with errors
+    shows them in the page and here, and the last good build stays."""
+    import os
+
+    from generator.watch import OutputError, Rebuilder, claim
+    from runtime.devserver import ServeError
+    from runtime.devserver import serve as serve_dev
+
+    try:
+        claim(out_dir)
+    except OutputError as exc:
+        raise click.ClickException(str(exc)) from None
+    # its own SQLite database, no Redis, no real e-mail: never the settings of a real portal
+    for name in [n for n in os.environ if n.startswith("PORTAL_")]:
+        del os.environ[name]
+    os.environ["PORTAL_MAIL"] = "outbox"
+    try:
+        serve_dev(Rebuilder(file, out_dir), host, port, click.echo, _print_logins)
+    except ServeError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _managing_clients() -> set[str]:

@@ -59,15 +59,29 @@ class Entry:
     release: str
 
 
+@dataclass
+class BuildResult:
+    """One tenant built (or found unchanged) into its instance folder."""
+
+    tenant_id: str
+    instance: Path
+    release: str
+    changed: bool
+
+
 class BuildIndex:
     """What the previous builds into one output folder read and produced."""
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, *, fresh: bool = False):
+        """`fresh`: start empty without reading the folder's index (a build worker's: the
+        entries it records are handed to the process that owns the index, see `entry`)."""
         self.path = Path(out_dir) / INDEX_NAME
-        try:
-            self.entries: dict = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.entries = {}
+        self.entries: dict = {}
+        if not fresh:
+            try:
+                self.entries = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                pass
         self.dirty = False
 
     @staticmethod
@@ -95,6 +109,20 @@ class BuildIndex:
         self.entries[self._key(file)] = {"tenant_id": tenant_id, "release": release,
                                          "toolchain": toolchain_fingerprint(),
                                          "inputs": signatures}
+        self.dirty = True
+
+    def inputs(self, file: str) -> list[Path]:
+        """The files the last build of `file` read (`portal dev` watches them); [] if none."""
+        entry = self.entries.get(self._key(file)) or {}
+        return [Path(recorded[0]) for recorded in entry.get("inputs", [])]
+
+    def entry(self, file: str) -> dict | None:
+        """What `record` wrote for `file`, to `adopt` into another index."""
+        return self.entries.get(self._key(file))
+
+    def adopt(self, file: str, entry: dict) -> None:
+        """Take the entry another index (a worker's) recorded for `file`."""
+        self.entries[self._key(file)] = entry
         self.dirty = True
 
     def forget(self, file: str) -> None:

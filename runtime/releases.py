@@ -107,6 +107,23 @@ class LiveInstance:
         if old.inflight == 0:
             self._release(old)
 
+    def follow(self) -> bool:
+        """Serve the release the link points at now, at once (`portal dev`, right after a
+        build); False when that release cannot be served (the error is logged)."""
+        with self._lock:
+            self._checked = time.monotonic()
+            self._follow()
+            return self._served.target == self._target()
+
+    def close(self) -> None:
+        """Let the current app go: its release lease and database connections."""
+        with self._lock:
+            served = self._served
+            served.retired = True
+            idle = served.inflight == 0
+        if idle:
+            self._release(served)
+
     def _release(self, served: _Served) -> None:
         from .extensions import db
 
