@@ -181,7 +181,30 @@ def test_a_save_is_served_within_two_seconds_and_errors_replace_the_portal(dev, 
     assert dev.terminal.endswith("portal dev stopped"), dev.terminal
 
 
-def test_the_pages_get_the_reload_script_and_fragments_do_not(dev):
+def test_a_tenant_broken_from_the_start_is_served_once_fixed(tmp_path):
+    folder = tmp_path / "tenants" / "minimal"
+    shutil.copytree(FIXTURES / "tenants" / "minimal", folder)
+    tenant = folder / "tenant.yaml"
+    tenant.write_text(tenant.read_text(encoding="utf-8").replace(
+        "modules:\n", "modules:\n  nosuch: {}\n"), encoding="utf-8")
+    server = Dev(folder, tmp_path)
+    try:
+        server.wait_for_terminal("portal dev: http://", START_SECONDS)
+        assert "nothing is served until the files are valid" in server.terminal
+        status, page = _get(server.url + "/login")
+        assert status == 500 and "Nothing has been built yet" in page
+        assert "tenants/minimal/tenant.yaml:14:3" in page and "nosuch" in page
+        server.edit(tenant, "  nosuch: {}\n", "")
+        server.wait_for_terminal("Sample content for Minimal Homes", START_SECONDS)
+        server.seconds_until(lambda: _get(server.url + "/login")[0] == 200, time.monotonic(),
+                             START_SECONDS)
+        assert server.stop() == 0
+    finally:
+        if server.process.poll() is None:
+            server.stop()
+
+
+def test_the_pages_get_the_reload_script(dev):
     status, page = _get(dev.url + "/login")
     assert re.search(r'<script src="/__dev/reload\.js\?v=\d+" defer></script>\s*</head>', page)
     status, script = _get(dev.url + "/__dev/reload.js")
@@ -191,6 +214,39 @@ def test_the_pages_get_the_reload_script_and_fragments_do_not(dev):
         assert events.readline() == b"retry: 1000\n"
         events.readline()
         assert re.fullmatch(rb"data: \d+\n", events.readline())
+
+
+def test_only_whole_pages_get_the_script_and_errors_are_escaped():
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response
+
+    from runtime.devserver import DevApp, Problem, State
+
+    bodies = {"/page": ("<html><head><title>t</title></head><body>x</body></html>", "text/html"),
+              "/fragment": ("<li class=\"list-group-item\">one</li>", "text/html"),
+              "/data": ('{"a": "</head>"}', "application/json")}
+
+    def portal(environ, start_response):
+        body, kind = bodies[environ["PATH_INFO"]]
+        return Response(body, content_type=kind)(environ, start_response)
+
+    state = State()
+    state.show(portal)
+    client = Client(DevApp(state))
+    page = client.get("/page")
+    script = f'<script src="/__dev/reload.js?v={state.version}" defer></script>'
+    assert page.text == f"<html><head><title>t</title>{script}</head><body>x</body></html>"
+    assert page.headers["Content-Length"] == str(len(page.data))
+    assert client.get("/fragment").text == bodies["/fragment"][0]
+    assert client.get("/data").text == bodies["/data"][0]
+    assert client.head("/page").status_code == 200
+
+    state.show(portal, (Problem("t.yaml:1:1", "tenant.name: <b>&</b>"),))
+    errors = client.get("/anything")
+    assert errors.status_code == 500
+    assert "<code>t.yaml:1:1</code><br>tenant.name: &lt;b&gt;&amp;&lt;/b&gt;" in errors.text
+    assert f"/__dev/reload.js?v={state.version}" in errors.text
+    assert "script-src 'self'" in errors.headers["Content-Security-Policy"]
 
 
 def test_dev_refuses_an_output_folder_it_did_not_make(tmp_path, runner, tenant_file):
