@@ -10,6 +10,7 @@ Like the rest of the generator, this never imports Flask; runtime/devserver.py s
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -46,8 +47,9 @@ class Outcome:
         """Each error as (`file:line:col`, what is wrong), as `portal validate` prints it."""
         found = []
         for d in self.diagnostics:
-            where = f"{display_path(d.file)}:{d.line}:{d.column}"
-            found.append((where, d.format()[len(where) + 1:].strip()))
+            written = f"{display_path(d.file)}:{d.line}:{d.column}:"  # as format() starts
+            where = f"{display_path(os.path.normpath(d.file))}:{d.line}:{d.column}"
+            found.append((where, d.format().removeprefix(written).strip()))
         return found
 
 
@@ -81,6 +83,10 @@ class Rebuilder:
             # a fix may come in a file the diagnostics point at (a base outside the folder)
             self.inputs |= {Path(d.file).resolve() for d in exc.diagnostics}
             return Outcome(None, False, tuple(exc.diagnostics), time.perf_counter() - started)
+        except OSError as exc:  # a file replaced while it was read (the next event retries),
+            where = str(exc.filename or self.file)  # or an output folder that cannot be written
+            problem = Diagnostic(where, 1, 1, "", f"cannot build: {exc.strerror or exc}")
+            return Outcome(None, False, (problem,), time.perf_counter() - started)
         finally:
             self.index.save()
         self.inputs = frozenset({self.file, *self.index.inputs(str(self.file))})

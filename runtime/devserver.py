@@ -291,7 +291,7 @@ class DevServer:
         from . import sample
         from .extensions import db
 
-        old = self.state.live
+        old, self._key = self.state.live, None  # should this fail, the next build starts over
         self.state.show(None, note="Filling the portal with sample content…")
         with self._data:
             if old is not None:

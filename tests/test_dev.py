@@ -257,6 +257,41 @@ def test_only_whole_pages_get_the_script_and_errors_are_escaped():
     assert "script-src 'self'" in errors.headers["Content-Security-Policy"]
 
 
+def test_the_watch_set_is_what_the_tenant_was_read_from(tmp_path):
+    from watchfiles import Change
+
+    from generator.watch import Rebuilder
+
+    folder = (tmp_path / "tenants" / "minimal").resolve()
+    shutil.copytree(FIXTURES / "tenants" / "minimal", folder)
+    base = folder.parent / "_base" / "shared.yaml"
+    base.parent.mkdir()
+    base.write_text("schema_version: 1\nbranding:\n  colors:\n    secondary: \"#112233\"\n",
+                    encoding="utf-8")
+    tenant = folder / "tenant.yaml"
+    tenant.write_text(tenant.read_text(encoding="utf-8").replace(
+        "schema_version: 1\n", "schema_version: 1\nextends: ../_base/shared.yaml\n"),
+        encoding="utf-8")
+    rebuilder = Rebuilder(tenant, folder / "build")  # an output folder inside the tenant's
+    outcome = rebuilder.build()
+    assert outcome.instance == folder / "build" / "minimal" and outcome.changed
+    assert rebuilder.roots() == [base.parent, folder]
+    assert {base, folder / "assets" / "logo.svg"} <= rebuilder.inputs
+    assert rebuilder.relevant(Change.modified, str(base))
+    assert rebuilder.relevant(Change.added, str(folder / "assets" / "banner.png"))
+    assert not rebuilder.relevant(Change.added, str(base.parent / "another-tenants-base.yaml"))
+    assert not rebuilder.relevant(Change.added, str(folder / "build" / "minimal" / "wsgi.py"))
+    assert not rebuilder.relevant(Change.added, str(folder / ".tenant.yaml.swp"))
+    assert not rebuilder.build().changed  # nothing saved: nothing to reload
+
+    base.write_text("schema_version: 1\nbranding: [\n", encoding="utf-8")
+    broken = rebuilder.build()
+    assert broken.instance is None
+    (where, what), = broken.problems
+    assert Path(where.split(":")[0]).resolve() == base and ".." not in where, where
+    assert what.startswith("YAML syntax error")
+
+
 def test_dev_refuses_an_output_folder_it_did_not_make(tmp_path, runner, tenant_file):
     from cli import main
 
