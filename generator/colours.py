@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 BLACK = "#000000"
 WHITE = "#FFFFFF"
 AA = 4.5
@@ -12,6 +14,7 @@ def _channel(c: int) -> float:
     return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
 
 
+@functools.cache  # `readable` asks for the same few colours hundreds of times per tenant
 def luminance(hex_colour: str) -> float:
     """Relative luminance of "#RRGGBB"."""
     r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))

@@ -18,9 +18,6 @@ import posixpath
 import re
 from pathlib import Path
 
-from fontTools import subset
-from fontTools.ttLib import TTFont
-
 from . import themes
 from .resources import runtime_folder
 
@@ -141,6 +138,11 @@ def used(theme_name: str, menu: list, overrides: list[Path],
 @functools.cache
 def subset_font(theme_name: str, names: frozenset[str]) -> bytes:
     """The theme's icon font with the glyphs of `names` only, as woff2."""
+    # fontTools here, not at the top: the build index imports this module for `code_files`,
+    # and a rebuild where nothing changed must not pay for it
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
     codes = glyphs(theme_name)
     options = subset.Options()
     options.flavor = "woff2"

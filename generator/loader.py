@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -205,20 +205,30 @@ def parse(file: str) -> Document:
     """Parse one YAML file into a Document, without following `extends`.
 
     A base shared by many tenants is parsed once per process: results are kept
-    by path, size and modification time, and never mutated by callers.
+    by real path, size and modification time, and never mutated by callers. Each
+    tenant names its base by its own relative path (t1/../_base/b.yaml), so the
+    parse is kept once and its locations are labelled with the name as written.
     """
     try:
         st = Path(file).stat()
     except OSError:
         return _parse(file)
-    key = (str(Path(file).resolve()), file, st.st_size, st.st_mtime_ns)
+    key = (str(Path(file).resolve()), st.st_size, st.st_mtime_ns)
     cached = _PARSED.get(key)
     if cached is None:
         cached = _parse(file)
         if len(_PARSED) > 2048:
             _PARSED.clear()
         _PARSED[key] = cached
-    return cached
+    return cached if cached.file == file else _relabelled(cached, file)
+
+
+def _relabelled(doc: Document, file: str) -> Document:
+    """The same parse, its locations and warnings in `file` (another name of the same file)."""
+    locs = {path: Loc(file, loc.line, loc.column, loc.key_line, loc.key_column, loc.raw,
+                      loc.source_line) for path, loc in doc.locs.items()}
+    warnings = [replace(w, file=file) for w in doc.warnings]
+    return Document(doc.data, locs, file, warnings, (file,))
 
 
 _PARSED: dict[tuple, Document] = {}
