@@ -22,6 +22,7 @@ import watchfiles
 from .build import build
 from .diagnostics import Diagnostic, TenantError, display_path
 from .incremental import BuildIndex
+from .validate import validate_file
 
 # a file in the dev output folder says `portal dev` made it: only then may it reset the data
 MARKER = ".portal-dev"
@@ -41,6 +42,7 @@ class Outcome:
     changed: bool  # a new release was swapped in
     diagnostics: tuple[Diagnostic, ...]  # the errors that stopped the build
     seconds: float
+    warnings: tuple[str, ...] = ()  # of a new release, as `portal validate` prints them
 
     @property
     def problems(self) -> list[tuple[str, str]]:
@@ -90,7 +92,12 @@ class Rebuilder:
         finally:
             self.index.save()
         self.inputs = frozenset({self.file, *self.index.inputs(str(self.file))})
-        return Outcome(result.instance, result.changed, (), time.perf_counter() - started)
+        took = time.perf_counter() - started
+        # the build keeps only the errors; the warnings (contrast, logo size) are shown again
+        # for each new release, from the files it has just parsed (cached: a few ms)
+        warnings = tuple(d.format() for d in validate_file(str(self.file)).warnings) \
+            if result.changed else ()
+        return Outcome(result.instance, result.changed, (), took, warnings)
 
     def roots(self) -> list[Path]:
         """The folders to watch (recursively): the tenant's and those of every input."""

@@ -271,18 +271,25 @@ class DevServer:
         took = f"{outcome.seconds * 1000:.0f} ms"
         if self._key is None:
             self.echo(f"[{stamp}] built in {took}")
+            self._warn(outcome)
             self._fresh(instance)
         elif _sample_key(instance) != self._key:
             self.echo(f"[{stamp}] rebuilt in {took}; the tenant's id, language, modules or "
                       "building manager login changed: fresh sample content (log in again)")
+            self._warn(outcome)
             self._fresh(instance)
         elif outcome.changed and not self.state.live.follow():
             self.state.show(self.state.live, (Problem(_shown(instance), "the new build was made "
                             "but the portal cannot start with it; the terminal shows why"),))
         elif outcome.changed or self.state.problems:
             self.echo(f"[{stamp}] rebuilt in {took}; the open pages reload")
+            self._warn(outcome)
             self.state.show(self.state.live, rebuilt=True)
         # else: saved without a change to the portal (a comment, the same value)
+
+    def _warn(self, outcome) -> None:
+        for warning in outcome.warnings:
+            self.echo(f"  {warning}")
 
     def _fresh(self, instance: Path) -> None:
         """A new database for the instance, filled with the tenant's sample; print the logins."""

@@ -145,11 +145,13 @@ def test_a_save_is_served_within_two_seconds_and_errors_replace_the_portal(dev, 
     instance = tmp_path / "build" / "dev" / "minimal"
     assert (instance / "data" / "portal.db").is_file()
 
-    saved = dev.edit(dev.tenant, 'primary: "#F2A900"', 'primary: "#1E88E5"')
+    saved = dev.edit(dev.tenant, 'primary: "#F2A900"', 'primary: "#1E88E5"\n    text: "#999999"')
     took = dev.seconds_until(lambda: "#1e88e5" in dev.css(), saved)
     assert took < WITHIN, f"the new colour was served {took:.2f} s after the save"
     print(f"a save of the tenant file was served {took:.2f} s after it")
     dev.wait_for_terminal("rebuilt in")
+    dev.wait_for_terminal("tenants/minimal/tenant.yaml:14:11: branding.colors.text: warning: "
+                          "text #999999 on background")
 
     saved = dev.edit(dev.base, 'secondary: "#112233"', 'secondary: "#445566"')
     took = dev.seconds_until(lambda: "#445566" in dev.css(), saved)
