@@ -702,7 +702,7 @@ def serve(instance: str | None, fleet_dir: Path | None, host: str, port: int) ->
     """Serve INSTANCE for preview (production: gunicorn --chdir INSTANCE wsgi:app).
 
     With --fleet DIR, one process serves every instance under DIR (production:
-    PORTAL_FLEET_DIR=DIR gunicorn 'runtime.fleet:app_from_env()').
+    gunicorn 'runtime.fleet:Fleet("DIR")').
     """
     if (instance is None) == (fleet_dir is None):
         raise click.UsageError("give either INSTANCE or --fleet DIR")
@@ -808,7 +808,6 @@ def dev(file: Path, out_dir: Path, host: str, port: int) -> None:
     import os
 
     from generator.watch import OutputError, Rebuilder, claim
-    from runtime.devserver import ServeError
     from runtime.devserver import serve as serve_dev
 
     try:
@@ -819,10 +818,7 @@ def dev(file: Path, out_dir: Path, host: str, port: int) -> None:
     for name in [n for n in os.environ if n.startswith("PORTAL_")]:
         del os.environ[name]
     os.environ["PORTAL_MAIL"] = "outbox"
-    try:
-        serve_dev(Rebuilder(file, out_dir), host, port, click.echo, _print_logins)
-    except ServeError as exc:
-        raise click.ClickException(str(exc)) from None
+    serve_dev(Rebuilder(file, out_dir), host, port, click.echo, _print_logins)
 
 
 def _managing_clients() -> set[str]:

@@ -81,10 +81,6 @@ code {{ font: .95em/1.4 ui-monospace, monospace; font-weight: 600; }}
 """
 
 
-class ServeError(Exception):
-    """The address cannot be served (the port is taken, the host is not this machine's)."""
-
-
 @dataclass(frozen=True)
 class Problem:
     """One error of the last save: where (`file:line:col`) and what."""
@@ -352,13 +348,11 @@ def _interrupt(*_) -> None:
 def serve(rebuilder, host: str, port: int, echo: Callable[[str], None],
           print_logins: Callable[[str, list], None]) -> None:
     """Build, seed and serve the tenant of `rebuilder` (a generator.watch.Rebuilder), then
-    rebuild after every save until Ctrl-C or SIGTERM; ServeError when the port is taken."""
+    rebuild after every save until Ctrl-C or SIGTERM."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the diagnostics stay readable
     dev = DevServer(echo, print_logins)
-    try:
-        server = make_server(host, port, DevApp(dev.state), threaded=True)
-    except OSError as exc:
-        raise ServeError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    # a port in use or a host that is not this machine's: Werkzeug says so and exits 1
+    server = make_server(host, port, DevApp(dev.state), threaded=True)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:

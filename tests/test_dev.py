@@ -294,6 +294,19 @@ def test_the_watch_set_is_what_the_tenant_was_read_from(tmp_path):
     assert what.startswith("YAML syntax error")
 
 
+def test_a_port_in_use_is_said_plainly(tmp_path, tenant_file):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, str(ROOT / "cli.py"), "dev", str(tenant_file),
+                                 "--port", str(port)], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=120)
+    assert result.returncode == 1
+    assert f"Port {port} is in use by another program" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_dev_refuses_an_output_folder_it_did_not_make(tmp_path, runner, tenant_file):
     from cli import main
 
