@@ -38,9 +38,14 @@ RESOLVED = {
     "PORTAL_REDIS_URL": "REDIS_URL",
     "PORTAL_LOG_FORMAT": "LOG_FORMAT",
     "PORTAL_METRICS_TOKEN": "METRICS_TOKEN",
+    "PORTAL_DATABASE_SCHEMA": "DATABASE_SCHEMA",
+    "PORTAL_RATE_LIMITS": "RATE_LIMITS",
+    "PORTAL_PAGE_CACHE_BYTES": "PAGE_CACHE_MB",
 }
 MAIL_MODES = ("smtp", "outbox")
 LOG_FORMATS = ("text", "json")
+TENANT = "{tenant}"  # in DATABASE_SCHEMA: the tenant id, so one setting serves a whole fleet
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def env_value(text: str) -> object:
@@ -111,7 +116,7 @@ def _shown(value: object) -> str:
 
 
 def load(config: Config, instance: Path, password_env: str | None,
-         environ: Mapping[str, str]) -> None:
+         environ: Mapping[str, str], tenant_id: str = "") -> None:
     """Resolve the settings file and the PORTAL_* variables into `config`, or raise InstanceError.
 
     `environ` is the process environment, passed by create_app: it holds the SMTP password
@@ -124,11 +129,14 @@ def load(config: Config, instance: Path, password_env: str | None,
     config.update({k: v for k, v in layers.values.items() if k not in RESOLVED.values()})
     data_dir = Path(config["PORTAL_DATA_DIR"])
     mail = layers.text("MAIL") or "smtp"
+    url = database_url(layers.text("DATABASE_URL"), data_dir)
+    schema = _schema(layers, url, tenant_id)
     if mail not in MAIL_MODES:
         raise layers.fail("MAIL", '"outbox" (write e-mail to data/outbox/) or "smtp"')
     config.update(
         SECRET_KEY=_secret_key(layers, data_dir),
-        SQLALCHEMY_DATABASE_URI=database_url(layers.text("DATABASE_URL"), data_dir),
+        SQLALCHEMY_DATABASE_URI=url,
+        PORTAL_DATABASE_SCHEMA=schema,
         PORTAL_MAIL=mail,
         PORTAL_SMTP_PASSWORD=(environ.get(password_env or "") or layers.text("SMTP_PASSWORD")),
         PORTAL_UPLOAD_MAX_BYTES=layers.whole("UPLOAD_MAX_MB", 10, 1, "megabytes") * MB,
@@ -140,11 +148,36 @@ def load(config: Config, instance: Path, password_env: str | None,
         PORTAL_LOG_FORMAT=_log_format(layers),
         # /metrics answers 404 until a token is set (runtime/observability.py)
         PORTAL_METRICS_TOKEN=layers.text("METRICS_TOKEN") or None,
+        PORTAL_RATE_LIMITS=_rate_limits(layers),
+        # rendered client pages kept per process (runtime/pagecache.py); 0 switches it off
+        PORTAL_PAGE_CACHE_BYTES=layers.whole("PAGE_CACHE_MB", 64, 0, "megabytes") * MB,
     )
+    if schema:  # the instance sees its own schema only: its tables, its Alembic version
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+            "connect_args": {"options": f"-c search_path={schema}"}}
     # the whole request may carry a ticket's files plus its form: the per-file and per-ticket
     # limits must answer first (with the form kept), not a bare 413 from Werkzeug
     config["MAX_CONTENT_LENGTH"] = max(64 * MB, config["PORTAL_TICKET_MAX_BYTES"] + 16 * MB,
                                        config["PORTAL_UPLOAD_MAX_BYTES"] + 16 * MB)
+
+
+def _schema(layers: _Layers, url: str, tenant_id: str) -> str | None:
+    """DATABASE_SCHEMA: the PostgreSQL schema holding the instance's tables (None: the server's
+    default, `public`). `{tenant}` stands for the tenant id, hyphens as underscores, so
+    `PORTAL_DATABASE_SCHEMA=t_{tenant}` gives every tenant of a fleet a schema of its own."""
+    template = layers.text("DATABASE_SCHEMA")
+    if not template:
+        return None
+    if not url.startswith("postgresql"):
+        raise InstanceError(f"{layers.where('DATABASE_SCHEMA')}: a schema needs a PostgreSQL "
+                            "DATABASE_URL (SQLite keeps each instance in its own file already)")
+    schema = template.replace(TENANT, tenant_id.replace("-", "_"))
+    if not SCHEMA_NAME.fullmatch(schema):
+        raise layers.fail("DATABASE_SCHEMA", "a schema name of lower-case letters, digits and _ "
+                          '(at most 63), where "{tenant}" stands for the tenant id, like '
+                          '"t_{tenant}"')
+    return schema
 
 
 def _log_format(layers: _Layers) -> str:
@@ -153,6 +186,31 @@ def _log_format(layers: _Layers) -> str:
     if value not in LOG_FORMATS:
         raise layers.fail("LOG_FORMAT", '"text" or "json"')
     return value
+
+
+def _rate_limits(layers: _Layers) -> dict[str, str]:
+    """RATE_LIMITS: {"login": "10 per minute", ...}, the rates that differ from the defaults
+    (runtime/ratelimit.py DEFAULTS); each checked here, so a typo stops the start, not a login."""
+    from limits import parse_many
+
+    from .ratelimit import DEFAULTS
+
+    value = layers.values.get("RATE_LIMITS")
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise layers.fail("RATE_LIMITS", 'a mapping such as {"login": "10 per minute"}')
+    for name, rate in value.items():
+        if name not in DEFAULTS:
+            raise InstanceError(f"{layers.where('RATE_LIMITS')}: unknown limit {name!r}; "
+                                f"the limits are {', '.join(DEFAULTS)}")
+        try:
+            parse_many(rate)  # a number or a list raises too
+        except (TypeError, ValueError):
+            raise InstanceError(f"{layers.where('RATE_LIMITS')}: {name}: expected a rate such as "
+                                f'"10 per minute" or "5 per minute;30 per hour", got '
+                                f"{_shown(rate)}") from None
+    return dict(value)
 
 
 def _secret_key(layers: _Layers, data_dir: Path) -> str | bytes:

@@ -1,0 +1,284 @@
+"""Many tenants, one process: every instance built under a folder, chosen by the Host header.
+
+`portal serve --fleet DIR` and `gunicorn 'runtime.fleet:Fleet("DIR")'` serve a Fleet (the
+folder is the factory's argument: the runtime reads no environment outside create_app).
+A request goes to the instance whose tenant lists its host in `domains`, or whose id it
+names as `<id>.localhost` (local work); any other host gets a bare 404 that names no
+tenant. A host nobody claims makes the fleet look at the folder again (at most once per
+RESCAN_SECONDS), so a tenant built meanwhile is served.
+
+Each instance's app is made on its first request and kept: a LiveInstance, which follows
+the instance's rebuilds by itself (runtime/releases.py). An instance that cannot be made
+(a corrupt release, a bad settings file) answers 503 with one log line and is tried
+again RETRY_SECONDS later; the other instances never notice.
+
+Isolation: each app reads its own instance folder, so it has its own secret key (data/
+secret_key), session cookie (portal_<id>), database, uploads and outbox. Settings that
+the process environment gives every tenant at once could undo that: the fleet refuses an
+instance whose database or secret key is already another served instance's (a fleet-wide
+PORTAL_SECRET_KEY, or a PostgreSQL PORTAL_DATABASE_URL without PORTAL_DATABASE_SCHEMA).
+Apps are made with `fleet=True`: a database connection per request and none kept idle,
+so the connections of a process follow its concurrent requests, not its tenant count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import resource
+import threading
+import time
+from pathlib import Path
+
+from .portal import InstanceError
+from .releases import CHECK_SECONDS, LiveInstance
+from .status import instances
+
+log = logging.getLogger(__name__)
+RESCAN_SECONDS = 2.0
+RETRY_SECONDS = 10.0
+LOCAL = ".localhost"
+NOT_FOUND = b"Not Found: no portal answers on this host name.\n"
+UNAVAILABLE = b"Service Unavailable: this portal cannot be served at the moment.\n"
+
+
+def host_of(environ: dict) -> str:
+    """The request's host name: lower case, without the port or a final dot."""
+    host = (environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "").strip().lower()
+    if host.startswith("["):  # an IPv6 address: [::1]:5000
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0].rstrip(".")
+
+
+def hosts_of(instance: Path) -> list[str] | None:
+    """The host names the instance's tenant answers on, or None if its release is unreadable."""
+    from . import load_config
+
+    try:
+        tenant = load_config(instance)["tenant"]
+        return [tenant["id"] + LOCAL, *tenant.get("domains", [])]
+    except (InstanceError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _plain(start_response, status: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
+                            ("Content-Length", str(len(body))), ("Cache-Control", "no-store")])
+    return [body]
+
+
+class UrlMaps:
+    """One URL map per distinct set of routes, shared by the apps that have that set.
+
+    A werkzeug Map compiles every rule (a regex, a state machine, a URL builder): about a
+    third of a megabyte for the portal's routes, per app. Tenants that enable the same
+    modules have the same routes, so their apps match and build URLs with one Map; the
+    views stay each app's own (a rule names an endpoint; `app.view_functions` maps it).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._maps: dict[tuple, object] = {}
+
+    def share(self, app) -> None:
+        """Give `app` the map of an earlier app with the very same routes, if any."""
+        url_map = app.url_map
+        key = (_map_settings(url_map), tuple(sorted(_rule_key(r) for r in url_map.iter_rules())))
+        with self._lock:
+            app.url_map = self._maps.setdefault(key, url_map)
+
+
+def _map_settings(url_map) -> tuple:
+    converters = sorted((name, f"{c.__module__}.{c.__qualname__}")
+                        for name, c in url_map.converters.items())
+    return (url_map.default_subdomain, url_map.strict_slashes, url_map.merge_slashes,
+            url_map.redirect_defaults, url_map.host_matching, url_map.sort_parameters,
+            repr(url_map.sort_key), tuple(converters))
+
+
+def _rule_key(rule) -> tuple:
+    """Everything a rule matches and builds by (a callable keeps its identity in the repr)."""
+    return (rule.rule, rule.endpoint, tuple(sorted(rule.methods or ())),
+            repr(sorted((rule.defaults or {}).items())), rule.subdomain, rule.host,
+            rule.strict_slashes, rule.merge_slashes, repr(rule.redirect_to), rule.build_only,
+            rule.alias, rule.websocket)
+
+
+class _FleetInstance(LiveInstance):
+    """A LiveInstance whose apps keep no idle database connection and share URL maps."""
+
+    def __init__(self, instance: Path, check_seconds: float, url_maps: UrlMaps) -> None:
+        self.url_maps = url_maps  # before LiveInstance makes the first app
+        super().__init__(instance, check_seconds)
+
+    def _make_app(self):
+        from . import create_app
+
+        app = create_app(self.instance, fleet=True)
+        self.url_maps.share(app)
+        return app
+
+
+class _Slot:
+    """One instance of the fleet: its app once made, or when to try making it again."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.live: LiveInstance | None = None
+        self.retry_at = 0.0
+
+
+class Owners:
+    """Who holds each database and secret key: two instances of one fleet never share them."""
+
+    FIXES = {"database": "give each tenant its own: PORTAL_DATABASE_SCHEMA=t_{tenant} (one "
+                         "schema per tenant) or DATABASE_URL in each instance's settings.py",
+             "secret key": "unset PORTAL_SECRET_KEY (each instance keeps its own generated "
+                           "data/secret_key) or set SECRET_KEY in each instance's settings.py"}
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owners: dict[tuple[str, str], str] = {}  # (what, digest of the value) -> instance
+
+    def claim(self, name: str, config) -> None:
+        """Note the instance `name`'s database and secret key, or InstanceError if taken."""
+        own = {
+            "database": f"{config['SQLALCHEMY_DATABASE_URI']} "
+                        f"schema {config.get('PORTAL_DATABASE_SCHEMA') or 'public'}",
+            "secret key": str(config["SECRET_KEY"]),
+        }
+        keys = {what: (what, hashlib.sha256(value.encode()).hexdigest())
+                for what, value in own.items()}
+        with self._lock:
+            for what, key in keys.items():
+                other = self._owners.get(key)
+                if other is not None and other != name:
+                    raise InstanceError(f"its {what} is {other}'s too; {self.FIXES[what]}")
+            for key in keys.values():
+                self._owners[key] = name
+
+
+class Fleet:
+    """The WSGI app of every instance built under `folder`."""
+
+    def __init__(self, folder: str | os.PathLike, *, check_seconds: float = CHECK_SECONDS,
+                 rescan_seconds: float = RESCAN_SECONDS,
+                 retry_seconds: float = RETRY_SECONDS) -> None:
+        self.folder = Path(folder).resolve()
+        if not self.folder.is_dir():
+            raise InstanceError(f"{folder}: no such folder of built instances")
+        self.check_seconds = check_seconds
+        self.rescan_seconds = rescan_seconds
+        self.retry_seconds = retry_seconds
+        self._lock = threading.Lock()
+        self._hosts: dict[str, Path] = {}
+        self._known: dict[Path, list[str]] = {}  # the last readable host names of each
+        self._slots: dict[Path, _Slot] = {}
+        self._owners = Owners()
+        self._url_maps = UrlMaps()
+        self._scanned = 0.0
+        _more_open_files()  # one release lease (a file) per served instance
+        self.scan()
+
+    @property
+    def hosts(self) -> dict[str, Path]:
+        """Host name -> instance folder, as of the last scan."""
+        return dict(self._hosts)
+
+    def scan(self) -> None:
+        """Map each instance's host names to it, from the folder as it is now."""
+        hosts: dict[str, Path] = {}
+        for instance in instances(self.folder):
+            names = hosts_of(instance)
+            if names is None:  # broken now: keep answering its hosts (with 503), not 404
+                names = self._known.get(instance, [])
+            else:
+                self._known[instance] = names
+            for name in dict.fromkeys([instance.name + LOCAL, *names]):
+                first = hosts.setdefault(name, instance)
+                if first != instance:
+                    log.error("fleet: %s and %s both answer on %s; %s serves it",
+                              first.name, instance.name, name, first.name)
+        self._hosts = hosts
+        self._scanned = time.monotonic()
+
+    def app_of(self, instance: Path):
+        """The Flask app serving `instance` now, made if need be (None: it cannot be served)."""
+        live = self._live(instance)
+        return live.app if live is not None else None
+
+    def _find(self, host: str) -> Path | None:
+        instance = self._hosts.get(host)
+        if instance is None and time.monotonic() - self._scanned >= self.rescan_seconds:
+            with self._lock:
+                if time.monotonic() - self._scanned >= self.rescan_seconds:
+                    self.scan()
+            instance = self._hosts.get(host)
+        return instance
+
+    def _live(self, instance: Path) -> LiveInstance | None:
+        with self._lock:
+            slot = self._slots.setdefault(instance, _Slot())
+        if slot.live is not None:
+            return slot.live
+        with slot.lock:  # one app per instance, even under concurrent first requests
+            if slot.live is None and time.monotonic() >= slot.retry_at:
+                try:
+                    live = _FleetInstance(instance, self.check_seconds, self._url_maps)
+                except Exception as exc:  # noqa: BLE001 - one tenant must not stop the others
+                    self._failed(slot, instance, exc)
+                    return None
+                try:
+                    self._owners.claim(instance.name, live.app.config)
+                except InstanceError as exc:
+                    _close(live.app)
+                    self._failed(slot, instance, exc)
+                    return None
+                slot.live = live
+        return slot.live
+
+    def _failed(self, slot: _Slot, instance: Path, exc: Exception) -> None:
+        slot.retry_at = time.monotonic() + self.retry_seconds
+        if isinstance(exc, InstanceError):
+            log.error("fleet: %s cannot be served: %s (its hosts answer 503; tried again in "
+                      "%.0f s)", instance.name, exc, self.retry_seconds)
+        else:
+            log.exception("fleet: %s cannot be served (its hosts answer 503; tried again in "
+                          "%.0f s)", instance.name, self.retry_seconds)
+
+    def __call__(self, environ, start_response):
+        instance = self._find(host_of(environ))
+        if instance is None:
+            return _plain(start_response, "404 Not Found", NOT_FOUND)
+        live = self._live(instance)
+        if live is None:
+            return _plain(start_response, "503 Service Unavailable", UNAVAILABLE)
+        try:
+            return live(environ, start_response)
+        except Exception:  # noqa: BLE001 - the app answers its own errors; this is the folder
+            log.exception("fleet: %s failed to answer", instance.name)
+            return _plain(start_response, "503 Service Unavailable", UNAVAILABLE)
+
+
+def _close(app) -> None:
+    """Let go of an app that will not serve: its release lease and its engine."""
+    from .extensions import db
+
+    portal = app.extensions["portal"]
+    lease, portal.lease = portal.lease, None
+    if lease is not None:
+        lease.close()
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _more_open_files() -> None:
+    """Raise this process's open-file limit to its ceiling (a server may hold thousands)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass  # the limit stays as it was: fine for a few hundred tenants
+
