@@ -52,6 +52,7 @@ class StaffLink:
     endpoint: str
     icon: str
     also: tuple[str, ...] = ()  # other screens under this entry (it stays highlighted)
+    admin: bool = False  # shown to administrators only (their screens refuse other staff)
 
     def active(self, endpoint: str | None) -> bool:
         return endpoint == self.endpoint or endpoint in self.also
@@ -154,6 +155,10 @@ class Manifest:
     syndic_entry: MenuEntry | None = None  # its entry of the syndic's default menu
     # ERP files `portal import` reads for it: runtime.erp.importer.ErpFile (table, upsert)
     erp_files: tuple[Any, ...] = ()
+    # client screens served from the page cache (runtime/pagecache.py): endpoint names;
+    # each must have no side effect, and its models say what their writes change
+    # (`page_cache_scope`)
+    cached_pages: tuple[str, ...] = ()
 
     @property
     def commands(self) -> Iterable:

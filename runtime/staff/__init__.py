@@ -23,4 +23,17 @@ def staff_required(view):
     return wrapped
 
 
-from . import access, audit, outbox, routes  # noqa: E402,F401
+def admin_required(view):
+    """Logged in as an administrator; other staff and clients get 403."""
+
+    @wraps(view)
+    @staff_required
+    def wrapped(*args, **kwargs):
+        if current_user.role != "admin":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+from . import access, audit, banners, outbox, routes  # noqa: E402,F401

@@ -23,7 +23,14 @@ ACTIONS = {"view_as": _l("Started viewing the portal as"),
            "access_on": _l("Switched portal access on for"),
            "development_access_off": _l("Switched a development's portal access off"),
            "development_access_on": _l("Switched a development's portal access on"),
-           "ticket_deleted": _l("Deleted a cancelled request of")}
+           "ticket_deleted": _l("Deleted a cancelled request of"),
+           # content the company edits (FAQ entries, home banners): the detail names it
+           "content_added": _l("Added content"),
+           "content_edited": _l("Edited content"),
+           "content_moved": _l("Moved content"),
+           "content_hidden": _l("Hid content"),
+           "content_shown": _l("Showed content again"),
+           "content_deleted": _l("Deleted content")}
 
 
 @bp.get("/audit")

@@ -5,34 +5,20 @@ Administrators only: the messages hold first-access and reset links of every acc
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from .. import mail
 from ..extensions import db
 from ..inputs import whole_number
 from ..models import OutboxMessage, utcnow
-from . import bp, staff_required
+from . import admin_required, bp
 
 STATUS_LABELS = {"pending": _l("Waiting"), "sending": _l("Sending"), "sent": _l("Sent"),
                  "failed": _l("Failed"), "unknown": _l("Interrupted: may have been sent")}
 SHOWN = 200  # the newest problems; a longer list would not be read anyway
-
-
-def admin_required(view):
-    @wraps(view)
-    @staff_required
-    def wrapped(*args, **kwargs):
-        if current_user.role != "admin":
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _problems():
