@@ -25,9 +25,10 @@ import jinja2
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from . import __version__, colours, icons, images, schema, themes
+from . import __version__, colours, fonts, icons, images, schema, themes
+from .batch import find_tenants  # noqa: F401  (re-exported: callers import it from here)
 from .diagnostics import TenantError
-from .incremental import BuildIndex
+from .incremental import BuildIndex, BuildResult
 from .loader import Document
 from .resolve import colour_tokens, fill_defaults, normalise_menu, render_markdown, slugify
 from .resources import runtime_folder
@@ -94,14 +95,6 @@ def file_digest(path: Path) -> str:
     return _digest_cached(str(path), st.st_size, st.st_mtime_ns)
 
 
-@dataclass
-class BuildResult:
-    tenant_id: str
-    instance: Path
-    release: str
-    changed: bool
-
-
 def resolve_config(doc: Document, out: Output) -> dict:
     """The resolved config of a valid document; assets and pages are added to `out`."""
     config = fill_defaults(json.loads(json.dumps(doc.data)))
@@ -113,6 +106,9 @@ def resolve_config(doc: Document, out: Output) -> dict:
         else:
             branding[key] = None
     for i, banner in enumerate(branding["banners"]):
+        # the image as the file names it: the banner's stable name when it has no id (the
+        # portal's copy of the banner, edited in the staff console, is found by it)
+        banner["source_image"] = banner["image"]
         banner["image"] = _asset(doc, out, ("branding", "banners", i, "image"), banner["image"])
         banner.setdefault("link", None)
     branding["templates"] = "templates/overrides" if "templates" in branding else None
@@ -158,14 +154,18 @@ def _pages(doc: Document, menu: list, out: Output, base: tuple = ("menu",),
 
 @functools.cache
 def _theme_files(name: str) -> tuple[tuple[str, Path], ...]:
-    """(release path, source) of the theme's templates, static files and vendored files."""
+    """(release path, source) of the theme's templates, static files and vendored files;
+    not its text fonts: a release gets only the one its tenant picks (`_text_font`)."""
     theme = themes.get(name)
     assert theme is not None  # validation refused unknown themes
+    fonts_shipped = {f"static/{file}" for family in theme.fonts.values() for file in family.files}
     files = []
     for sub, prefix in (("templates", "templates/theme"), ("static", "static")):
         folder = theme.folder / sub
         for src in sorted(p for p in folder.rglob("*") if p.is_file()):
-            files.append((f"{prefix}/{src.relative_to(folder).as_posix()}", src))
+            rel = f"{prefix}/{src.relative_to(folder).as_posix()}"
+            if rel not in fonts_shipped:
+                files.append((rel, src))
     for item in theme.vendor:
         files.append((f"static/{item['to']}", theme.vendor_source(item)))
     return tuple(files)
@@ -195,24 +195,57 @@ def _tokens_template(name: str) -> jinja2.Template:
     return env.get_template("tokens.css.j2")
 
 
-def _theme_css(name: str, config: dict, out: Output) -> bytes:
-    """The theme's CSS, its font files referenced under content-hashed names."""
-    theme = themes.get(name)
-    assert theme is not None
+def _theme_css(name: str, config: dict, font: fonts.TextFont) -> bytes:
+    """The theme's CSS: the tenant's colours and its text font."""
     branding = config["branding"]
-    font = branding["font"]
     rgb = {name: ", ".join(str(int(v[i:i + 2], 16)) for i in (1, 3, 5))
            for name, v in branding["colors"].items()}
-    font_files = []
-    for f in theme.fonts.get(font, []):
-        folder, _, file = f"static/{f['file']}".rpartition("/")
-        hashed = out.add_hashed(folder, file, theme.folder / "static" / f["file"])
-        font_files.append({**f, "file": hashed.removeprefix("static/")})
     return _tokens_template(name).render(
         colors=branding["colors"], on_colors=branding["on_colors"], rgb=rgb,
         text_colors=colours.text_colours(branding["colors"]),
-        font=font, font_files=font_files, fallback=theme.font_fallbacks.get(font),
+        font=font.family, font_files=font.faces, fallback=font.fallback, stack=font.stack,
     ).encode()
+
+
+def _text_font(doc: Document, name: str, choice: str | dict, out: Output) -> fonts.TextFont:
+    """The portal's text font (`branding.font`), its files added under content-hashed
+    names: a family the theme ships (and its licence), a font file of the tenant's cut to
+    Latin as WOFF2, or none ("system")."""
+    if choice == "system":
+        return fonts.TextFont(None, [], None)
+    if isinstance(choice, dict):
+        return _tenant_font(doc, choice, out)
+    theme = themes.get(name)
+    assert theme is not None
+    family = theme.fonts[choice]  # validation refused a family the theme does not ship
+    faces = []
+    for face in family.faces:
+        folder, _, file = f"static/{face['file']}".rpartition("/")
+        hashed = out.add_hashed(folder, file, theme.folder / "static" / face["file"])
+        faces.append({**face, "file": hashed.removeprefix("static/")})
+    out.add_file(f"static/{family.license}", theme.folder / "static" / family.license)
+    local, _ = fonts.LOCAL[family.generic]
+    return fonts.TextFont(choice, faces, {"local": local, **family.fallback}, family.generic)
+
+
+def _tenant_font(doc: Document, choice: dict, out: Output) -> fonts.TextFont:
+    key = ("branding", "font", "file")
+    named = choice["file"]
+    paths = [((*key, i), file) for i, file in enumerate(named)] if isinstance(named, list) \
+        else [(key, named)]
+    faces, served = [], []
+    for path, file in paths:
+        src = Path(doc.loc(path).file).parent / file
+        out.inputs.add(src)
+        face = fonts.web_face(str(src), file_digest(src))
+        served.append(face)
+        rel = out.add_hashed("static/fonts", f"{src.stem}.woff2", face.data)
+        faces.append({"file": rel.removeprefix("static/"), "weight": face.weight,
+                      "style": face.style})
+    # the regular face names the family and sizes the stand-in font: it draws most text
+    body = served[fonts.body_face(faces)]
+    generic = choice["fallback"]
+    return fonts.TextFont(body.family, faces, fonts.fallback(body.metrics, generic), generic)
 
 
 def _images(branding: dict, out: Output) -> dict[str, list[int]]:
@@ -278,7 +311,16 @@ def _js_bundle(name: str) -> bytes:
 
 
 def _hashed_vendor(name: str, out: Output) -> dict[str, str]:
-    """Content-hashed copies of the vendored files: {"vendor/x.css": "vendor/x.<hash>.css"}.
+    """Content-hashed copies of the vendored files: {"vendor/x.css": "vendor/x.<hash>.css"}."""
+    hashed, copies = _vendor_copies(name)
+    out.files.update(copies.files)
+    out.digests.update(copies.digests)
+    return dict(hashed)
+
+
+@functools.cache
+def _vendor_copies(name: str) -> tuple[dict[str, str], Output]:
+    """The theme's hashed vendored files, made once per process: the same for every tenant.
 
     Stylesheets come last and are rewritten first, so that the files they reference by
     relative URL (the icon fonts) are named by their hashed copies: a changed font then
@@ -288,14 +330,15 @@ def _hashed_vendor(name: str, out: Output) -> dict[str, str]:
     assert theme is not None
     items = sorted(theme.vendor, key=lambda item: item["to"].endswith(".css"))
     hashed: dict[str, str] = {}
+    copies = Output()
     for item in items:
         src = theme.vendor_source(item)
         folder, _, file = f"static/{item['to']}".rpartition("/")
         data: bytes | Path = src
         if item["to"].endswith(".css"):
             data = _relink(src.read_text(encoding="utf-8"), item["to"], hashed).encode()
-        hashed[item["to"]] = out.add_hashed(folder, file, data).removeprefix("static/")
-    return hashed
+        hashed[item["to"]] = copies.add_hashed(folder, file, data).removeprefix("static/")
+    return hashed, copies
 
 
 def _relink(css: str, css_path: str, hashed: dict[str, str]) -> str:
@@ -325,9 +368,12 @@ def collect(doc: Document) -> tuple[dict, Output]:
         override_files = [(src, src.relative_to(folder).as_posix())
                           for src in sorted(p for p in folder.rglob("*") if p.is_file())]
     icon_css = _icon_subset(theme, config, [src for src, _ in override_files], out)
+    font = _text_font(doc, theme, config["branding"]["font"], out)
+    config["branding"]["font"] = font.family or "system"
     config["static"] = {
         "theme_css": out.add_hashed("static", "theme.css", _css_bundle(
-            theme, icon_css, _theme_css(theme, config, out))).removeprefix("static/"),
+            theme, icon_css, _theme_css(theme, config, font))).removeprefix("static/"),
+        "fonts": font.preload,
         "portal_js": out.add_hashed("static", "portal.js", _js_bundle(theme))
         .removeprefix("static/"),
         "vendor": _hashed_vendor(theme, out),
@@ -404,9 +450,12 @@ def write_instance(instance: Path, tenant_id: str, output: Output) -> BuildResul
 
 
 def _write_files(root: Path, output: Output) -> None:
+    made: set[Path] = set()  # a release has some 50 files in a dozen folders
     for rel, data in sorted(output.files.items()):
         dest = root / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.parent not in made:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            made.add(dest.parent)
         if isinstance(data, Path):
             try:
                 os.link(data, dest)  # shared, read-only files: no copy needed
@@ -445,10 +494,3 @@ def _remove_if_unused(folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
     finally:
         os.close(fd)
-
-
-def find_tenants(folder: Path) -> list[Path]:
-    """Tenant files under `folder`: */tenant.yaml and *.yaml, skipping _bases."""
-    found = [*folder.glob("*/tenant.yaml"), *folder.glob("*.yaml"), *folder.glob("*.yml")]
-    return sorted(p for p in found
-                  if not any(part.startswith("_") for part in p.relative_to(folder).parts))

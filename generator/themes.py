@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from ruamel.yaml import YAML
 
 from .resources import data_folder
 
@@ -16,13 +16,26 @@ THEMES_DIR = data_folder("themes")
 
 
 @dataclass(frozen=True)
+class FontFamily:
+    """A text font the theme ships (theme.yaml `fonts`)."""
+
+    faces: tuple  # ({file, weight, style}, ...): files under static/, CSS weight and style
+    license: str  # its licence text under static/, shipped beside the font
+    generic: str  # sans-serif or serif: the local font standing in, the CSS stack after it
+    fallback: dict  # {size_adjust, ascent_override, descent_override, line_gap_override}
+
+    @property
+    def files(self) -> list[str]:
+        return [face["file"] for face in self.faces] + [self.license]
+
+
+@dataclass(frozen=True)
 class Theme:
     name: str
     folder: Path
-    fonts: dict  # family -> list of {file, weight}
+    fonts: dict  # family -> FontFamily
     vendor: tuple  # ({package, path, to}, ...)
     icons_css: str  # the vendor "to" path of the icon font stylesheet
-    font_fallbacks: dict  # family -> {local, size_adjust, ascent_override, ...}
 
     def vendor_source(self, item: dict) -> Path:
         """Where a vendored file lies inside its installed package."""
@@ -43,9 +56,20 @@ def get(name: str) -> Theme | None:
     manifest = folder / "theme.yaml"
     if not manifest.is_file():
         return None
-    data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
-    return Theme(name, folder, data.get("fonts", {}), tuple(data.get("vendor", [])),
-                 data.get("icons_css", ""), data.get("font_fallbacks", {}))
+    # ruamel.yaml, which reads the tenant files too: PyYAML would be one more import (10 ms)
+    # on the path of `portal validate`
+    data = YAML(typ="safe", pure=True).load(manifest.read_text(encoding="utf-8"))
+    fonts = {family: _font_family(spec) for family, spec in data.get("fonts", {}).items()}
+    return Theme(name, folder, fonts, tuple(data.get("vendor", [])), data.get("icons_css", ""))
+
+
+def _font_family(spec: dict) -> FontFamily:
+    fallback = dict(spec["fallback"])
+    generic = fallback.pop("generic", "sans-serif")
+    # YAML reads `weight: 400` as a number and `weight: 100 900` as text
+    faces = tuple({"file": face["file"], "weight": str(face["weight"]),
+                   "style": face.get("style", "normal")} for face in spec["faces"])
+    return FontFamily(faces, spec["license"], generic, fallback)
 
 
 @functools.cache

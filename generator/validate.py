@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import colours, crosscheck, language, overrides, themes
+from . import colours, crosscheck, fonts, language, themes
 from .crosscheck import unique
 from .diagnostics import Diagnostic, TenantError, sort_diagnostics
 from .loader import Document, PathT, format_path, load
@@ -304,7 +304,21 @@ def _files(ck: _Checker) -> Path | None:
     _file_exists(ck, ("branding", "login_image"), kinds=IMAGE_TYPES)
     for i, _ in enumerate(_list(ck.get(("branding", "banners")))):
         _file_exists(ck, ("branding", "banners", i, "image"), kinds=IMAGE_TYPES)
+    _font_files(ck)
     return _file_exists(ck, ("branding", "templates"), folder=True)
+
+
+def _font_files(ck: _Checker) -> None:
+    """A tenant's own font (`branding.font.file`): each file exists and is a font the
+    build can cut and serve (fontTools reads it only here, when there is one)."""
+    named = _dict(ck.get(("branding", "font"))).get("file")
+    key = ("branding", "font", "file")
+    paths = [(*key, i) for i in range(len(named))] if isinstance(named, list) else [key]
+    for path in paths:
+        target = _file_exists(ck, path, kinds=fonts.FONT_TYPES)
+        if target is not None and target.suffix.lower() in fonts.FONT_TYPES:
+            for severity, message in fonts.problems(target):
+                ck.report(path, message, severity=severity)
 
 
 def _list(value: Any) -> list:
@@ -479,9 +493,10 @@ def _branding(ck: _Checker) -> str:
         return "default"
     font = ck.get(("branding", "font"))
     if isinstance(font, str) and font != "system" and font not in theme.fonts:
-        offered = ", ".join([*theme.fonts, "system"])
-        ck.report(("branding", "font"), f'theme "{name}" does not ship the font "{font}"; '
-                  f"use one of: {offered}")
+        hint = did_you_mean(font, [*theme.fonts, "system"])
+        ck.report(("branding", "font"), f'theme "{name}" does not ship the font "{font}"{hint} '
+                  f"(it ships {', '.join(theme.fonts)}; or write system, or name a font file "
+                  "of your own: {file: fonts/Brand.woff2})")
     _contrast(ck)
     return name
 
@@ -514,6 +529,8 @@ def check_document(doc: Document) -> list[Diagnostic]:
     theme_name = _branding(ck)
     templates = _files(ck)
     if templates is not None:
+        from . import overrides  # Jinja, imported only for a tenant that has overrides
+
         ck.out.extend(overrides.check(templates, themes.get(theme_name).folder / "templates"))
     tree = _service_tree(ck)
     crosscheck.check(ck, load_schema(), tree)  # the modules' x- keywords
