@@ -50,8 +50,9 @@ LATENCY = Histogram("portal_http_request_duration_seconds",
                     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
                     registry=REGISTRY)
 FAILED_LOGINS = Counter("portal_failed_logins",
-                        "Refused log-ins: reason credentials (wrong identifier or password) "
-                        "or locked (too many attempts).", ["tenant", "reason"],
+                        "Refused log-ins: reason credentials (wrong identifier or password), "
+                        "locked (too many failures) or rate (too many attempts from the "
+                        "address).", ["tenant", "reason"],
                         registry=REGISTRY)
 
 
@@ -86,8 +87,9 @@ def _finish(response: Response) -> Response:
     LATENCY.labels(tenant, endpoint).observe(elapsed)
     if endpoint == "auth.login" and request.method == "POST" and response.status_code in (401,
                                                                                          429):
-        FAILED_LOGINS.labels(tenant, "locked" if response.status_code == 429
-                             else "credentials").inc()
+        reason = "credentials" if response.status_code == 401 else (
+            "rate" if g.get("rate_limited") else "locked")  # runtime/ratelimit.py sets it
+        FAILED_LOGINS.labels(tenant, reason).inc()
     if current_app.config.get("PORTAL_LOG_FORMAT") == "json" and endpoint != "static":
         ACCESS.info("%s %s %s", request.method, request.path, response.status_code, extra={
             "method": request.method, "path": request.path, "endpoint": endpoint,

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import ngettext
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
@@ -75,8 +75,11 @@ def storage_uri(redis_url: str | None) -> str:
 
 
 def _too_many(exc: RateLimitExceeded):
+    g.rate_limited = True  # the metrics tell it from the lockout's 429
     limit = current_app.extensions["portal"].limiter.current_limit
-    seconds = max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
+    seconds = 60
+    if limit:  # when the oldest counted request leaves the window (never past the window)
+        seconds = min(max(1, math.ceil(limit.reset_at - time.time())), limit.limit.get_expiry())
     message = ngettext("Too many attempts in a short time. Try again in %(num)d second.",
                        "Too many attempts in a short time. Try again in %(num)d seconds.",
                        seconds)

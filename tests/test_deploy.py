@@ -153,8 +153,14 @@ def test_kubernetes_bundle_is_valid_and_complete(fleet, tmp_path):
         for variable, key in SECRET_ENV.items():  # secrets only by reference
             assert env[variable]["valueFrom"]["secretKeyRef"] == {"name": "homes-portal",
                                                                  "key": key}
+        assert env["PORTAL_METRICS_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+            "name": "homes-portal", "key": "metrics-token", "optional": True}
         assert env["PORTAL_PROXY_COUNT"]["value"] == "1"
         assert env["PORTAL_UPLOAD_MAX_MB"]["value"] == "60"
+        # the workers' metrics files: the web server's only, on the in-memory /tmp
+        multiproc = env.get("PROMETHEUS_MULTIPROC_DIR", {}).get("value")
+        assert multiproc == ("/tmp/prometheus" if name == "Deployment/homes-web" else None)
+    assert container["command"][1:3] == ["-c", "python:runtime.gunicorn_conf"]
 
     assert docs["Deployment/homes-mail"]["spec"]["template"]["spec"]["containers"][0][
         "command"] == ["portal", "outbox", "work", "/srv/portals/homes"]
@@ -204,7 +210,14 @@ def test_compose_bundle(fleet, tmp_path):
     for name in ("postgres", "redis", "nginx", "homes-web", "villa-sol-web"):
         assert services[name]["healthcheck"]["test"], name
     assert "/healthz/ready" in " ".join(services["homes-web"]["healthcheck"]["test"])
-    assert services["homes-web"]["command"][0] == "gunicorn"
+    assert services["homes-web"]["command"][:3] == ["gunicorn", "-c",
+                                                    "python:runtime.gunicorn_conf"]
+    web_env = services["homes-web"]["environment"]  # the shared settings, merged (<<)
+    assert web_env["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/prometheus"
+    assert web_env["PORTAL_METRICS_TOKEN"] == "${HOMES_METRICS_TOKEN:-}"
+    assert web_env["PORTAL_REDIS_URL"] == services["homes-mail"]["environment"][
+        "PORTAL_REDIS_URL"] == "redis://redis:6379/0"
+    assert "PROMETHEUS_MULTIPROC_DIR" not in services["homes-mail"]["environment"]
     assert services["homes-mail"]["command"] == ["portal", "outbox", "work",
                                                  "/srv/portals/homes"]
     assert services["homes-web"]["depends_on"]["homes-migrate"]["condition"] == \
@@ -215,6 +228,7 @@ def test_compose_bundle(fleet, tmp_path):
     assert services["nginx"]["build"]["target"] == "nginx"
     env = (out / ".env").read_text()
     assert "HOMES_SECRET_KEY=" in env and "VILLA_SOL_SECRET_KEY=" in env
+    assert re.search(r"^VILLA_SOL_METRICS_TOKEN=\S{40,}$", env, re.M)
     assert stat.S_IMODE((out / ".env").stat().st_mode) == 0o600
     assert "CREATE DATABASE portal_villa_sol" in (out / "initdb" / "01-databases.sql").read_text()
     nginx = (out / "image" / "nginx.conf").read_text()
@@ -238,12 +252,15 @@ def test_systemd_bundle(fleet, tmp_path):
                            "--prefix", VENV, "--upload-max-mb", "10")
     assert code == 0, output
     unit = (out / "portal-villa-sol.service").read_text()
-    assert f"ExecStart={VENV}/bin/gunicorn --chdir /srv/portals/villa-sol" in unit
+    assert (f"ExecStart={VENV}/bin/gunicorn -c python:runtime.gunicorn_conf "
+            "--chdir /srv/portals/villa-sol") in unit
+    assert "Environment=PROMETHEUS_MULTIPROC_DIR=/run/portal-villa-sol/prometheus" in unit
     assert "EnvironmentFile=/etc/portal/villa-sol.env" in unit
     assert f"ExecStart={VENV}/bin/portal outbox work /srv/portals/villa-sol" in \
         (out / "portal-villa-sol-outbox.service").read_text()
     env = (out / "portal-villa-sol.env").read_text()
     assert "PORTAL_PROXY_COUNT=1" in env and "PORTAL_UPLOAD_MAX_MB=10" in env
+    assert re.search(r"^PORTAL_METRICS_TOKEN=\S{40,}$", env, re.M)
     assert stat.S_IMODE((out / "portal-villa-sol.env").stat().st_mode) == 0o600
     assert "d /srv/portals/villa-sol/data 0750 portal portal -" in \
         (out / "tmpfiles-portal-villa-sol.conf").read_text()
