@@ -129,8 +129,9 @@ def build(files: tuple[str, ...], all_: bool, out_dir: str, jobs: int | None) ->
         click.echo(d.format(), err=True)
     built = report.built
     click.echo(f"built {len(built)} instance(s) in {out_dir}/ ({report.changed} changed, "
-               f"{len(built) - report.changed} unchanged)"
-               + (f"; {report.failed} failed" if report.failed else ""))
+               f"{len(built) - report.changed} unchanged, {report.skipped} of them skipped: "
+               "nothing they read changed)" + (f"; {report.failed} failed" if report.failed
+                                              else ""))
     if len(built) == 1:
         _next_steps(built[0].instance)
     if report.failed:

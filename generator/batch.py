@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .diagnostics import Diagnostic, TenantError
+from .diagnostics import Diagnostic, TenantError, display_path
 from .incremental import BuildIndex, BuildResult
 
 # a worker's answer: (file, its result and index entry) or (file, None, its diagnostics)
@@ -31,6 +31,7 @@ class Report:
     built: list[BuildResult] = field(default_factory=list)
     failures: list[Diagnostic] = field(default_factory=list)
     failed: int = 0  # tenant files refused
+    skipped: int = 0  # tenant files not built again: nothing they read changed
 
     @property
     def changed(self) -> int:
@@ -63,6 +64,7 @@ def build_all(files: list[str], out_dir: Path, jobs: int | None = None,
     index = BuildIndex(out_dir)
     outcomes: dict[str, BuildResult | list[Diagnostic]] = {}
     pending = []
+    report = Report()
     for file in dict.fromkeys(files):  # a file named twice is built once
         hit = index.lookup(file)
         if hit is None:
@@ -70,6 +72,7 @@ def build_all(files: list[str], out_dir: Path, jobs: int | None = None,
             continue
         outcomes[file] = BuildResult(hit.tenant_id, out_dir / hit.tenant_id, hit.release,
                                      changed=False)
+        report.skipped += 1
         if on_done:
             on_done(file)
     try:
@@ -82,9 +85,9 @@ def build_all(files: list[str], out_dir: Path, jobs: int | None = None,
                 outcomes[file] = result
             if on_done:
                 on_done(file)
+        _shared_ids(list(dict.fromkeys(files)), set(pending), outcomes, out_dir, index)
     finally:
         index.save()  # what was built before an error is not built again
-    report = Report()
     for file in files:
         outcome = outcomes[file]
         if isinstance(outcome, list):  # its diagnostics
@@ -93,6 +96,39 @@ def build_all(files: list[str], out_dir: Path, jobs: int | None = None,
         else:
             report.built.append(outcome)
     return report
+
+
+def _shared_ids(files: list[str], pending: set[str], outcomes: dict, out_dir: Path,
+                index: BuildIndex) -> None:
+    """Refuse each tenant file whose tenant.id an earlier file has: both build one instance.
+
+    Two workers may even have written that instance at once, so the files of the id built
+    in this run are built again one after the other: the instance is the last one's, as
+    when one process built them in order.
+    """
+    owners: dict[str, list[str]] = {}
+    for file in files:
+        if isinstance(outcomes[file], BuildResult):
+            owners.setdefault(outcomes[file].tenant_id, []).append(file)
+    for tenant_id, named in owners.items():
+        if len(named) < 2:
+            continue
+        if pending.intersection(named):
+            for file, result, entry in map(_compile, named, itertools.repeat(out_dir)):
+                if result is not None:
+                    index.adopt(file, entry)
+        for file in named[1:]:
+            outcomes[file] = [_shared_id(file, tenant_id, named[0], out_dir)]
+
+
+def _shared_id(file: str, tenant_id: str, first: str, out_dir: Path) -> Diagnostic:
+    from .loader import load  # the file was built: it loads
+
+    loc = load(file).loc(("tenant", "id"))
+    return Diagnostic(file, loc.line, loc.column, "tenant.id",
+                      f'"{tenant_id}" is also the id of {display_path(first)}: both build '
+                      f"{out_dir / tenant_id}, the last one over the other; give each tenant "
+                      "its own id")
 
 
 def _compile_all(files: list[str], out_dir: Path, jobs: int) -> Iterator[Compiled]:

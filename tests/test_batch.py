@@ -1,0 +1,199 @@
+"""`portal build` of many tenants: unchanged ones skipped, the others built on every core,
+with the same result as one at a time; and what `portal validate` and a no-change rebuild
+do not load (issue 14: both are commands consultants run all day)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli import main
+from generator import loader
+from generator.validate import validate_file
+from tests.conftest import ROOT
+
+TENANT = """\
+schema_version: 1
+extends: {base}
+tenant:
+  id: {ident}
+  name: Construtora {ident}
+  locale: pt-BR
+  support_email: atendimento@{ident}.example.com
+branding:
+  logo: ../_assets/logo.svg
+  colors: {{ primary: "{colour}" }}
+"""
+
+
+def _fleet(folder: Path, count: int, base: str = "../_base/construtora.yaml") -> list[Path]:
+    """`count` tenants extending one base (the shape of a real fleet), plus their assets."""
+    shutil.copytree(ROOT / "tenants" / "_base", folder / "_base")
+    shutil.copytree(ROOT / "tenants" / "aurora" / "assets", folder / "_assets")
+    files = []
+    for i in range(count):
+        path = folder / f"t{i}" / "tenant.yaml"
+        path.parent.mkdir(parents=True)
+        path.write_text(TENANT.format(base=base, ident=f"t{i}", colour=f"#0B4F{i:02d}"))
+        files.append(path)
+    return files
+
+
+def _build(runner, folder: Path, out: Path, *extra: str):
+    return runner.invoke(main, ["build", "--all", str(folder), "--out", str(out), *extra])
+
+
+def _releases(out: Path) -> dict[str, str]:
+    return {p.name: (p / "release").readlink().name for p in sorted(out.iterdir())
+            if (p / "release").is_symlink()}
+
+
+def test_an_unchanged_fleet_rebuilds_nothing_and_a_changed_base_rebuilds_its_tenants(
+        runner, tmp_path):
+    folder, out = tmp_path / "tenants", tmp_path / "out"
+    _fleet(folder, 4)
+    # a tenant on another base: the change below is not its business
+    shutil.copy(folder / "_base" / "construtora.yaml", folder / "_base" / "other.yaml")
+    other = folder / "t9" / "tenant.yaml"
+    other.parent.mkdir()
+    other.write_text(TENANT.format(base="../_base/other.yaml", ident="t9", colour="#123456"))
+
+    first = _build(runner, folder, out, "--jobs", "2")
+    assert first.exit_code == 0, first.output
+    assert "built 5 instance(s) in" in first.output
+    assert "(5 changed, 0 unchanged, 0 of them skipped" in first.output
+    before = _releases(out)
+    assert len(set(before.values())) == 5
+
+    again = _build(runner, folder, out, "--jobs", "2")
+    assert again.exit_code == 0 and "(0 changed, 5 unchanged, 5 of them skipped" in again.output
+    assert _releases(out) == before
+
+    base = folder / "_base" / "construtora.yaml"
+    base.write_text(base.read_text().replace("sla_hours: 72", "sla_hours: 96"))
+    third = _build(runner, folder, out, "--jobs", "2")
+    assert third.exit_code == 0 and "(4 changed, 1 unchanged, 1 of them skipped" in third.output
+    after = _releases(out)
+    assert after["t9"] == before["t9"]
+    assert all(after[t] != before[t] for t in ("t0", "t1", "t2", "t3"))
+    config = json.loads((out / "t2" / "release" / "config.json").read_text())
+    assert config["divisions"][0]["divisions"][0]["sla_hours"] == 96
+
+
+def test_building_on_every_core_gives_the_releases_of_one_at_a_time(runner, tmp_path):
+    folder = tmp_path / "tenants"
+    _fleet(folder, 5)
+    assert _build(runner, folder, tmp_path / "one", "--jobs", "1").exit_code == 0
+    assert _build(runner, folder, tmp_path / "many", "--jobs", "3").exit_code == 0
+    assert _releases(tmp_path / "one") == _releases(tmp_path / "many")
+    assert len(_releases(tmp_path / "many")) == 5
+
+
+def test_a_refused_tenant_built_by_a_worker_is_reported_and_the_rest_are_built(runner,
+                                                                              tmp_path):
+    folder, out = tmp_path / "tenants", tmp_path / "out"
+    files = _fleet(folder, 4)
+    files[2].write_text(files[2].read_text().replace("locale: pt-BR", "locale: klingon"))
+    result = _build(runner, folder, out, "--jobs", "2")
+    assert result.exit_code == 1
+    assert "t2/tenant.yaml:6:11: tenant.locale: expected one of" in result.output
+    assert "built 3 instance(s)" in result.output and "; 1 failed" in result.output
+    assert sorted(_releases(out)) == ["t0", "t1", "t3"]
+    fixed = files[2].read_text().replace("locale: klingon", "locale: pt-BR")
+    files[2].write_text(fixed)
+    again = _build(runner, folder, out, "--jobs", "2")
+    assert again.exit_code == 0 and "(1 changed, 3 unchanged, 3 of them skipped" in again.output
+
+
+def test_jobs_must_be_a_positive_number(runner, tmp_path):
+    result = _build(runner, ROOT / "tenants", tmp_path, "--jobs", "0")
+    assert result.exit_code == 2 and "--jobs" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_base_named_by_two_paths_is_parsed_once_and_each_tenant_shows_its_own(tmp_path,
+                                                                                 monkeypatch):
+    folder = tmp_path / "tenants"
+    a, b = _fleet(folder, 2)
+    base = folder / "_base" / "construtora.yaml"
+    # a trap in the base that the loader warns about: `{ text: De 0 a 10, quanto? }`
+    base.write_text(base.read_text() + "footer_text: { text: De 0 a 10, quanto? }\n")
+    parsed = []
+    original = loader._parse
+    monkeypatch.setattr(loader, "_parse", lambda file: parsed.append(file) or original(file))
+    warnings = {}
+    for tenant in (a, b):
+        result = validate_file(str(tenant))
+        warnings[tenant] = [d for d in result.diagnostics if "a comma inside" in d.message]
+    assert parsed.count(str(a.parent / "../_base/construtora.yaml")) == 1
+    assert not any("t1/../_base" in f for f in parsed)
+    for tenant in (a, b):  # each tenant's diagnostics name the base as that tenant does
+        assert [d.file for d in warnings[tenant]] == [
+            str(tenant.parent / "../_base/construtora.yaml")]
+
+
+def _modules_loaded(args: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    """The modules of `prefixes` a fresh `portal ARGS` process imported."""
+    code = ("import sys, cli; from click.testing import CliRunner; "
+            f"r = CliRunner().invoke(cli.main, {args!r}); "
+            "assert r.exit_code == 0, r.output; "
+            "import json; print(json.dumps(sorted(m for m in sys.modules "
+            f"if m.split('.')[0] in {prefixes!r})))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+HEAVY = ("jinja2", "fontTools", "PIL", "babel", "markdown_it", "nh3", "yaml", "flask")
+
+
+def test_validate_loads_no_build_library(tenant_file):
+    # the minimal tenant has no template overrides: nothing needs Jinja
+    assert _modules_loaded(["validate", str(tenant_file)], HEAVY) == []
+
+
+def test_a_rebuild_where_nothing_changed_loads_neither_the_build_nor_the_validator(
+        runner, tmp_path):
+    from generator import incremental
+
+    folder, out = tmp_path / "tenants", tmp_path / "out"
+    _fleet(folder, 2)
+    incremental.toolchain_fingerprint.cache_clear()  # as the next process computes it
+    assert _build(runner, folder, out).exit_code == 0
+    loaded = _modules_loaded(["build", "--all", str(folder), "--out", str(out)],
+                             (*HEAVY, "jsonschema", "ruamel", "generator"))
+    assert "generator.build" not in loaded and "generator.validate" not in loaded
+    assert [m for m in loaded if not m.startswith(("generator", "ruamel"))] == []
+
+
+@pytest.mark.parametrize(("zone", "valid"), [
+    ("America/Sao_Paulo", True), ("UTC", True), ("America/Argentina/Buenos_Aires", True),
+    ("America/Sao_Paolo", False), ("America", False), ("Mars/Olympus", False), ("", False),
+    ("../../etc/passwd", False), ("/usr/share/zoneinfo/UTC", False), ("posixrules", False),
+    ("posix/UTC", False), ("zone.tab", False),
+])
+def test_time_zones_are_those_the_runtime_can_load(zone, valid):
+    from generator.schema import format_checker
+
+    assert format_checker.conforms(zone, "iana-timezone") is valid
+
+
+def test_two_tenant_files_with_one_id_are_refused_and_the_instance_is_whole(runner, tmp_path):
+    folder, out = tmp_path / "tenants", tmp_path / "out"
+    files = _fleet(folder, 4)
+    files[3].write_text(files[3].read_text().replace("id: t3", "id: t1"))
+    result = _build(runner, folder, out, "--jobs", "2")
+    assert result.exit_code == 1
+    assert (f'{files[3]}:4:7: tenant.id: "t1" is also the id of {files[1]}: both build '
+            f"{out / 't1'}, the last one over the other") in result.output
+    assert "built 3 instance(s)" in result.output and "; 1 failed" in result.output
+    # the instance is whole, and the last file's (as when they were built one at a time)
+    config = json.loads((out / "t1" / "release" / "config.json").read_text())
+    assert config["tenant"]["name"] == "Construtora t3"
+    again = _build(runner, folder, out, "--jobs", "2")
+    assert again.exit_code == 1 and 'tenant.id: "t1" is also the id of' in again.output
