@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from . import uploads
 from .delivery import asset_size
 from .extensions import db
-from .filecontent import FileSeeded, digest_key, ensure_synced, sync
+from .filecontent import FileSeeded, digest_key, ensure_synced, keyed, sync
 from .i18n import to_local
 from .models import utcnow
 
@@ -99,7 +99,7 @@ def source_key(banner: dict) -> str:
 
 def file_banners() -> dict[str, dict]:
     """The current release's banners by source key."""
-    return {source_key(b): b for b in current_app.extensions["portal"]["branding"]["banners"]}
+    return keyed(current_app.extensions["portal"]["branding"]["banners"], source_key)
 
 
 def _apply_file() -> None:

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import ForeignKey, String, func, select
@@ -36,6 +36,7 @@ from .extensions import db
 from .models import utcnow
 
 _lock = threading.Lock()
+T = TypeVar("T")
 
 
 class FileSeeded:
@@ -65,6 +66,20 @@ def digest_key(*parts: str | None) -> str:
     """A source key for a file entry without an `id`: the digest of what identifies it."""
     text = "\n".join(part or "" for part in parts)
     return "h:" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def keyed(entries: Iterable[T], key: Callable[[T], str]) -> dict[str, T]:
+    """The file's entries by source key; a repeated key (the same image for two banners, no
+    `id`) gets its occurrence number, so that neither entry hides the other."""
+    out: dict[str, T] = {}
+    for entry in entries:
+        first = candidate = key(entry)
+        n = 1
+        while candidate in out:
+            n += 1
+            candidate = digest_key(first, str(n))
+        out[candidate] = entry
+    return out
 
 
 def sync(model: type, wanted: Mapping[str, Mapping[str, Any]]) -> bool:

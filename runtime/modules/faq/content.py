@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from ...extensions import db
-from ...filecontent import digest_key, ensure_synced, sync
+from ...filecontent import digest_key, ensure_synced, keyed, sync
 from .models import FaqEntry
 
 # clients' one query: built once, only the columns the page shows
@@ -44,15 +44,20 @@ def source_key(item: dict) -> str:
     return item.get("id") or digest_key(item.get("category"), item["q"])
 
 
+def file_entries() -> dict[str, dict]:
+    """The tenant file's entries by source key."""
+    return keyed(file_items(), source_key)
+
+
 def file_keys() -> set[str]:
-    return {source_key(item) for item in file_items()}
+    return set(file_entries())
 
 
 def _apply_file() -> None:
     # answers were rendered from Markdown and sanitised by the build
-    sync(FaqEntry, {source_key(item): {"category": item.get("category"), "question": item["q"],
-                                       "answer_html": item["a_html"]}
-                    for item in file_items()})
+    sync(FaqEntry, {key: {"category": item.get("category"), "question": item["q"],
+                          "answer_html": item["a_html"]}
+                    for key, item in file_entries().items()})
 
 
 def synced() -> None:
