@@ -34,7 +34,7 @@ F = TypeVar("F", bound=Callable)
 MARK = "portal_rate_limit"
 # per client address (login, forgot) or per logged-in user (write, upload); limits syntax
 DEFAULTS = {
-    "login": "30 per minute",  # each one is a password hash check (tens of ms of CPU)
+    "login": "60 per minute",  # each one is a password hash check (tens of ms of CPU)
     "forgot": "5 per minute;30 per hour",  # each one may send an e-mail
     "write": "30 per minute",  # a new request, a message on one, a form sent to the desk
     "upload": "60 per minute",  # staff sending photos and documents, one form at a time
