@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import settings
@@ -49,11 +50,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.close()
 
 
-def create_app(instance_path: str | os.PathLike, test_config: dict | None = None) -> Flask:
+def create_app(instance_path: str | os.PathLike, test_config: dict | None = None, *,
+               fleet: bool = False) -> Flask:
     """Create the Flask app of one built portal instance.
 
     Settings come from the instance's settings.py, then the PORTAL_* variables, then
-    `test_config`; this is the one place that reads the process environment.
+    `test_config`; this is the one place that reads the process environment. `fleet`: one
+    of many instances in this process (runtime/fleet.py), so it keeps no database
+    connection between requests: hundreds of tenants must not each hold some open.
     """
     instance = Path(instance_path).resolve()
     check_release(load_config(instance), instance)  # a clear error before anything is held
@@ -85,9 +89,14 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
         PORTAL_REDIS_PREFIX=f"portal:{portal['tenant']['id']}:",
     )
     email = portal["integrations"].get("email") or {}
-    settings.load(app.config, instance, email.get("password_env"), os.environ)
+    settings.load(app.config, instance, email.get("password_env"), os.environ,
+                  portal["tenant"]["id"])
     if test_config:
         app.config.update(test_config)
+    if fleet:  # a connection per request; a ping of a fresh connection would be a wasted trip
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"], poolclass=NullPool)
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     proxies = app.config["PORTAL_PROXY_COUNT"]
     if proxies:  # behind a TLS-terminating proxy: trust its X-Forwarded-* headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
@@ -98,11 +107,13 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
 
 def _wire(app: Flask, release: Path) -> None:
     from . import (
+        banners,
         delivery,
         i18n,
         inputs,
         observability,
         pending,
+        ratelimit,
         releases,
         security,
         sessions,
@@ -131,7 +142,9 @@ def _wire(app: Flask, release: Path) -> None:
     app.jinja_env.loader = templating.template_loader(release, app.jinja_env.loader)
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
+    banners.init_app(app)  # the images uploaded for the home page's banners
     register_modules(app)
     views.init_app(app)
     syndic.init_app(app)  # after the modules: viewing as a client swaps the user first
     pending.init_app(app)  # after-login gates and the pending-actions pop-up
+    ratelimit.init_app(app)  # last: it wraps the views of every blueprint marked @limited
