@@ -197,3 +197,46 @@ def test_two_tenant_files_with_one_id_are_refused_and_the_instance_is_whole(runn
     assert config["tenant"]["name"] == "Construtora t3"
     again = _build(runner, folder, out, "--jobs", "2")
     assert again.exit_code == 1 and 'tenant.id: "t1" is also the id of' in again.output
+
+
+def _addresses(count: int) -> list[str]:
+    """Addresses near the everyday form, and the traps around it."""
+    import random
+
+    rng = random.Random(14)
+    parts = ["a", "ana", "Lima", "x1", "9"] * 6 + ["_", "-", "+", "."] * 2 + [
+        "..", "xn--", "a-", "-b", "é", " ", '"', "@", "o" * 64, "p" * 70]
+    tlds = ["com", "br", "co.uk"] * 8 + [
+        "c", "c1", "123", "test", "local", "localhost", "onion", "arpa", "invalid", "example",
+        "q" * 63, "Q" * 64, "xn--p1ai", "com-", ""]
+    found = []
+    for _ in range(count):
+        local = "".join(rng.choice(parts) for _ in range(rng.randint(1, 4)))
+        labels = ["".join(rng.choice(parts) for _ in range(rng.randint(1, 3)))
+                  for _ in range(rng.randint(0, 3))]
+        found.append(f"{local}@{'.'.join([*labels, rng.choice(tlds)])}")
+    return found
+
+
+def test_everyday_addresses_skip_email_validator_and_get_its_verdict():
+    """The schema's e-mail check answers alone for the everyday form (email_validator's
+    import costs 20 ms of `portal validate`); it must never accept what the one e-mail rule
+    (email_validator, runtime/emails.py) refuses."""
+    import email_validator
+
+    from generator.schema import _SPECIAL_USE_TLDS, _everyday_email, format_checker
+    from runtime.emails import is_email
+    from tests.test_emails import ADDRESSES
+
+    assert set(email_validator.SPECIAL_USE_DOMAIN_NAMES) <= _SPECIAL_USE_TLDS
+    addresses = [a for a, _ in ADDRESSES] + _addresses(6000) + [
+        "atendimento@aurora.com.br", "a@b.co", f"{'a' * 64}@x.com", f"{'a' * 240}@example.com",
+        f"a@{'b' * 63}.com", f"a@{'b' * 64}.com", "a@x.test", "a@sub.localhost"]
+    everyday = [a for a in addresses if _everyday_email(a)]
+    assert len(everyday) > 300 and "atendimento@aurora.com.br" in everyday
+    for address in addresses:
+        verdict = is_email(address) if address == address.strip() else None
+        if verdict is not None:
+            assert format_checker.conforms(address, "email") is verdict, address
+    for address in everyday:
+        email_validator.validate_email(address, check_deliverability=False)
