@@ -23,10 +23,10 @@ from markupsafe import Markup
 from sqlalchemy import String, bindparam, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from . import uploads
+from . import filecontent, uploads
 from .delivery import asset_size
 from .extensions import db
-from .filecontent import FileSeeded, digest_key, ensure_synced, keyed, sync
+from .filecontent import FileSeeded, digest_key, ensure_synced, keyed, register, sync
 from .i18n import to_local
 from .models import utcnow
 
@@ -107,9 +107,12 @@ def _apply_file() -> None:
                   for key, b in file_banners().items()})
 
 
+register("banners", _apply_file)
+
+
 def synced() -> None:
-    """The tenant file's banners applied (once per app, on the first read)."""
-    ensure_synced("banners", _apply_file)
+    """The tenant file's banners applied (once per app)."""
+    ensure_synced("banners")
 
 
 def slide(row, files: dict[str, dict]) -> Slide | None:
@@ -150,3 +153,4 @@ def image(name: str):
 
 def init_app(app: Flask) -> None:
     app.add_url_rule("/banners/<name>", "banner_image", image)
+    filecontent.init_app(app)  # the tenant file's banners (and modules' content) applied

@@ -14,9 +14,9 @@ file's changes from the console's:
   own) when somebody did; one an administrator deleted stays deleted (a tombstone row,
   `deleted_at`) while the file still has it.
 
-The file's entries are applied once per app, on the first read (the first request after a
-build, a restart or `portal db upgrade` and a new process): a served page never waits for it
-again, and nothing else pays for it.
+The file's entries are applied once per app, on its first request (after a build or a
+restart: usually the login page), and before any read of them (a screen that reads them
+first): no later page pays for it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import Flask, current_app, request
 from sqlalchemy import ForeignKey, String, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,6 +37,9 @@ from .models import utcnow
 
 _lock = threading.Lock()
 T = TypeVar("T")
+_appliers: dict[str, tuple[Callable[[], Any], str | None]] = {}
+# answered without the database: liveness and readiness probes, metrics, static files
+QUIET = frozenset({"static", "healthz", "ready", "metrics"})
 
 
 class FileSeeded:
@@ -112,17 +115,41 @@ def sync(model: type, wanted: Mapping[str, Mapping[str, Any]]) -> bool:
     return changed
 
 
-def ensure_synced(name: str, apply: Callable[[], Any]) -> None:
-    """Run `apply` (which calls sync) once per app: on the first read after it started."""
+def register(name: str, apply: Callable[[], Any], module: str | None = None) -> None:
+    """`apply` brings the database in line with the tenant file's entries (it calls sync);
+    `module`: only in apps that run that module."""
+    _appliers[name] = (apply, module)
+
+
+def ensure_synced(name: str) -> None:
+    """Apply the file's entries of `name` once per app (a no-op after the first time)."""
     done = current_app.extensions.setdefault("portal.file_content", set())
     if name in done:
         return
     with _lock:
         if name in done:
             return
+        apply = _appliers[name][0]
         try:
             apply()
         except IntegrityError:  # another process seeded the same entries at the same moment
             db.session.rollback()
             apply()  # over its rows now: updates only
         done.add(name)
+
+
+def init_app(app: Flask) -> None:
+    """Apply the file's content on the app's first request (the first after a build or a
+    restart; usually the login page), so that no later page pays for it."""
+    applied: list[bool] = []
+
+    def first_request() -> None:
+        if applied or request.endpoint in QUIET:
+            return
+        running = current_app.extensions["portal"].modules
+        for name, (_apply, module) in _appliers.items():
+            if module is None or module in running:
+                ensure_synced(name)
+        applied.append(True)
+
+    app.before_request(first_request)

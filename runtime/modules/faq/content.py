@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from ...extensions import db
-from ...filecontent import digest_key, ensure_synced, keyed, sync
+from ...filecontent import digest_key, ensure_synced, keyed, register, sync
 from .models import FaqEntry
 
 # clients' one query: built once, only the columns the page shows
@@ -60,9 +60,12 @@ def _apply_file() -> None:
                     for key, item in file_entries().items()})
 
 
+register("faq", _apply_file, module="faq")
+
+
 def synced() -> None:
-    """The tenant file's entries applied (once per app, on the first read)."""
-    ensure_synced("faq", _apply_file)
+    """The tenant file's entries applied (once per app)."""
+    ensure_synced("faq")
 
 
 def sections(rows) -> list[Section]:
