@@ -109,13 +109,24 @@ def _is_email(value: object) -> bool:
     return True
 
 
+def accepts(document: object) -> bool:
+    """True when `document` is surely valid, found without jsonschema (generator/quickcheck.py);
+    False when it may not be: then `validator()` finds and explains every problem."""
+    from . import quickcheck
+
+    return quickcheck.accepts(load_schema(), document, FORMATS)
+
+
+FORMATS = {"iana-timezone": _is_timezone, "email": _is_email}
+
+
 @functools.cache
 def _format_checker() -> FormatChecker:
     from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())
-    checker.checks("iana-timezone")(_is_timezone)
-    checker.checks("email")(_is_email)
+    for name, check in FORMATS.items():
+        checker.checks(name)(check)
     return checker
 
 

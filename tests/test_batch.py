@@ -153,8 +153,17 @@ HEAVY = ("jinja2", "fontTools", "PIL", "babel", "markdown_it", "nh3", "yaml", "f
 
 
 def test_validate_loads_no_build_library(tenant_file):
-    # the minimal tenant has no template overrides: nothing needs Jinja
-    assert _modules_loaded(["validate", str(tenant_file)], HEAVY) == []
+    # the minimal tenant has no template overrides (nothing needs Jinja), is valid (no need of
+    # jsonschema's explanations) and has an everyday e-mail address
+    assert _modules_loaded(["validate", str(tenant_file)],
+                           (*HEAVY, "jsonschema", "email_validator")) == []
+    tenant_file.write_text(tenant_file.read_text().replace("locale: en", "locale: klingon"))
+    code = ("import sys, cli; from click.testing import CliRunner; "
+            f"r = CliRunner().invoke(cli.main, ['validate', {str(tenant_file)!r}]); "
+            "print(r.exit_code, 'jsonschema' in sys.modules); print(r.output)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.startswith("1 True") and "tenant.locale: expected one of: pt-BR, en, es" in out
 
 
 def test_a_rebuild_where_nothing_changed_loads_neither_the_build_nor_the_validator(
@@ -240,3 +249,94 @@ def test_everyday_addresses_skip_email_validator_and_get_its_verdict():
             assert format_checker.conforms(address, "email") is verdict, address
     for address in everyday:
         email_validator.validate_email(address, check_deliverability=False)
+
+
+VALUES = [None, True, False, 0, 1, 1.0, 2.5, -1, 10**6, "", "x", "pt-BR", "#0B4F8A", "Inter",
+          "America/Sao_Paulo", "Mars/Olympus", "a@b.co", "a@b", "notices", [], ["x"], [1, 1],
+          {}, {"x": 1}, {"id": "x"}]
+
+
+def _paths(node, path=()):
+    yield path
+    children = node.items() if isinstance(node, dict) else enumerate(node) \
+        if isinstance(node, list) else ()
+    for key, child in children:
+        yield from _paths(child, (*path, key))
+
+
+def _altered(document: dict, rng) -> dict:
+    """`document` with one to three random changes: a value replaced, a key dropped or added,
+    a list item repeated."""
+    import copy
+
+    doc = copy.deepcopy(document)
+    for _ in range(rng.randint(1, 3)):
+        path = rng.choice(list(_paths(doc))[1:])
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        last, roll = path[-1], rng.random()
+        if roll < 0.6:
+            parent[last] = copy.deepcopy(rng.choice(VALUES))
+        elif roll < 0.75 and isinstance(parent, dict):
+            del parent[last]
+        elif roll < 0.9 and isinstance(parent, dict):
+            parent["zz_unknown"] = 1
+        elif isinstance(parent, list):
+            parent.append(copy.deepcopy(parent[last]))
+    return doc
+
+
+def test_the_quick_check_says_valid_exactly_when_jsonschema_finds_nothing():
+    """`portal validate` skips jsonschema for a document generator/quickcheck.py accepts: it
+    must never accept a document jsonschema refuses (and should accept the valid ones)."""
+    import random
+
+    from generator.loader import load
+    from generator.schema import accepts, validator
+
+    rng = random.Random(14)
+    documents = [load(str(f)).data for f in (
+        ROOT / "tenants/aurora/tenant.yaml", ROOT / "tenants/northwind/tenant.yaml",
+        ROOT / "tests/fixtures/tenants/minimal/tenant.yaml",
+        ROOT / "tests/fixtures/tenants/desk/tenant.yaml")]
+    verdicts = {True: 0, False: 0}
+    for document in [*documents, *(_altered(rng.choice(documents), rng) for _ in range(1500))]:
+        valid = next(iter(validator().iter_errors(document)), None) is None
+        assert accepts(document) is valid, document
+        verdicts[valid] += 1
+    assert verdicts[True] > 150 and verdicts[False] > 700
+
+
+@pytest.mark.parametrize(("schema", "instance"), [
+    ({"type": "integer"}, 1.0), ({"type": "integer"}, True), ({"type": "number"}, True),
+    ({"type": ["string", "null"]}, None), ({"enum": [1]}, True), ({"enum": [1]}, 1.0),
+    ({"enum": [[1, "a"]]}, [1, "a"]), ({"const": False}, 0), ({"minimum": 1}, 0),
+    ({"minimum": 1}, 1), ({"minimum": 1}, True), ({"exclusiveMinimum": 0}, 0),
+    ({"maximum": 5}, 5.5), ({"maximum": 5}, "x"), ({"uniqueItems": True}, [1, True]),
+    ({"uniqueItems": True}, [1, 1.0]), ({"uniqueItems": True}, [{"a": 1}, {"a": 1}]),
+    ({"maxLength": 2}, "abc"), ({"minLength": 1}, ""), ({"pattern": "^a"}, "ba"),
+    ({"pattern": "b"}, "ab"), ({"minItems": 1}, []), ({"maxItems": 1}, [1, 2]),
+    ({"minProperties": 1}, {}), ({"required": ["a"]}, "not a mapping"),
+    ({"oneOf": [{"type": "string"}, {"minLength": 1}]}, "x"),
+    ({"oneOf": [{"type": "string"}, {"minLength": 1}]}, 3),
+    ({"items": {"type": "string"}}, ["a", 1]),
+    ({"properties": {"a": {}}, "additionalProperties": False}, {"a": 1, "b": 2}),
+    ({"properties": {"a": {}}, "additionalProperties": {"type": "string"}}, {"a": 1, "b": "x"}),
+    ({"$ref": "#/$defs/s", "$defs": {"s": {"type": "string"}}, "minLength": 2}, "x"),
+])
+def test_the_quick_check_keywords_mean_what_they_mean_to_jsonschema(schema, instance):
+    from jsonschema import Draft202012Validator
+
+    from generator import quickcheck
+
+    expected = Draft202012Validator(schema).is_valid(instance)
+    assert quickcheck.accepts(schema, instance, {}) is expected
+
+
+def test_the_quick_check_leaves_a_keyword_it_does_not_know_to_jsonschema():
+    from generator import quickcheck
+
+    assert quickcheck.accepts({"type": "integer"}, 1, {})
+    assert not quickcheck.accepts({"anyOf": [{"type": "integer"}]}, 1, {})
+    assert not quickcheck.accepts({"$ref": "other.json#/x"}, 1, {})
