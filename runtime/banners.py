@@ -11,6 +11,7 @@ edit the alternative text and the link, order, hide and schedule banners
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +21,7 @@ from flask import Flask, abort, current_app, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from markupsafe import Markup
+from PIL import Image
 from sqlalchemy import String, bindparam, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +36,10 @@ KIND = "banners"  # the uploads folder of the console's images
 MIMETYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
 # a stored name is random and never reused: the browser may keep the file for good
 IMMUTABLE = "private, max-age=31536000, immutable"
+# an uploaded banner's smaller WebP copies, as the build makes for the file's banners
+COPY_WIDTHS = (480, 800, 1280)
+WEBP_QUALITY = 80
+COPY = re.compile(r"([A-Za-z0-9_-]+)-[0-9]+w\.webp")
 
 
 class Banner(FileSeeded, db.Model):
@@ -115,11 +121,43 @@ def synced() -> None:
     ensure_synced("banners")
 
 
+def copy_widths(width: int) -> list[int]:
+    """The widths of an uploaded banner's smaller WebP copies (the build's, below its own)."""
+    return [w for w in COPY_WIDTHS if w < width]
+
+
+def copy_name(name: str, width: int) -> str:
+    return f"{name.rsplit('.', 1)[0]}-{width}w.webp"
+
+
+def make_copies(name: str, width: int) -> None:
+    """Smaller WebP copies of an uploaded banner, beside it, for its `srcset`: a phone
+    fetches a few dozen KB instead of the full-width picture."""
+    path = uploads.path_of(KIND, name)
+    with Image.open(path) as img:
+        img = img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB")
+        for w in copy_widths(width):
+            small = img.resize((w, round(img.height * w / img.width)), Image.LANCZOS)
+            small.save(uploads.path_of(KIND, copy_name(name, w)), format="WEBP",
+                       quality=WEBP_QUALITY, method=4)
+
+
+def remove_image(name: str | None, width: int | None) -> None:
+    """An uploaded banner and its copies, once no row names them."""
+    if name:
+        for w in copy_widths(width or 0):
+            uploads.remove(KIND, copy_name(name, w))
+        uploads.remove(KIND, name)
+
+
 def slide(row, files: dict[str, dict]) -> Slide | None:
     """The carousel slide of a banner row; None when it has no image (a file banner the file
     no longer has, its image gone with it)."""
     if row.image:
-        return Slide(url_for("banner_image", name=row.image), (),
+        src = url_for("banner_image", name=row.image)
+        srcset = tuple((url_for("banner_image", name=copy_name(row.image, w)), w)
+                       for w in copy_widths(row.width or 0))
+        return Slide(src, srcset + ((src, row.width),) if srcset else (),
                      Markup(' width="%d" height="%d"') % (row.width, row.height)
                      if row.width and row.height else Markup(""), row.alt, row.link)
     banner = files.get(row.source_key) if row.source_key else None
@@ -141,8 +179,12 @@ def shown() -> list[Slide]:
 
 @login_required
 def image(name: str):
-    """An image uploaded in the console; only names the banners table holds are served."""
-    if db.session.scalar(select(Banner.id).where(Banner.image == name).limit(1)) is None:
+    """An image uploaded in the console, or one of its copies; only those of an image the
+    banners table holds are served."""
+    copy = COPY.fullmatch(name)
+    known = Banner.image.startswith(copy.group(1) + ".", autoescape=True) if copy \
+        else Banner.image == name
+    if db.session.scalar(select(Banner.id).where(known).limit(1)) is None:
         abort(404)
     extension = name.rsplit(".", 1)[-1]
     response = uploads.send(KIND, name, MIMETYPES.get(extension, "application/octet-stream"),

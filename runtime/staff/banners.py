@@ -14,7 +14,16 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from .. import access, uploads
-from ..banners import KIND, Banner, file_banners, slide, synced, today
+from ..banners import (
+    KIND,
+    Banner,
+    file_banners,
+    make_copies,
+    remove_image,
+    slide,
+    synced,
+    today,
+)
 from ..extensions import db
 from ..models import utcnow
 from . import admin_required, bp
@@ -72,7 +81,9 @@ def _store(form: BannerForm) -> tuple[str, int, int] | None:
         form.image.errors = [*form.image.errors, str(exc)]
         return None
     with Image.open(uploads.path_of(KIND, stored.name)) as img:
-        return stored.name, img.width, img.height
+        width, height = img.size
+    make_copies(stored.name, width)
+    return stored.name, width, height
 
 
 def _edit(banner: Banner, form: BannerForm, *, is_new: bool):
@@ -88,7 +99,7 @@ def _edit(banner: Banner, form: BannerForm, *, is_new: bool):
                 db.session.add(banner)
             _audit("content_added" if is_new else "content_edited", banner)
             db.session.commit()
-            uploads.remove(KIND, replaced)  # once no row names it
+            remove_image(*replaced)  # once no row names it
             flash(_("Banner saved."), "success")
             return redirect(url_for("staff.banners"))
     status = 400 if request.method == "POST" else 200
@@ -97,15 +108,17 @@ def _edit(banner: Banner, form: BannerForm, *, is_new: bool):
                            preview=preview), status
 
 
-def _apply(banner: Banner, form: BannerForm, stored: tuple[str, int, int] | None) -> str | None:
-    """Apply the form; returns the stored image it replaces, to remove after the commit."""
-    replaced = None
+def _apply(banner: Banner, form: BannerForm,
+           stored: tuple[str, int, int] | None) -> tuple[str | None, int | None]:
+    """Apply the form; returns the stored image (name, width) it replaces, to remove after
+    the commit."""
+    replaced: tuple[str | None, int | None] = (None, None)
     banner.alt = form.alt.data
     banner.link = form.link.data or None
     banner.starts_on = form.starts_on.data
     banner.ends_on = form.ends_on.data
     if stored is not None or (form.file_image.data and banner.from_file):
-        replaced = banner.image
+        replaced = (banner.image, banner.width)
         banner.image, banner.width, banner.height = stored or (None, None, None)
     banner.edited_by(current_user)
     return replaced
@@ -172,14 +185,14 @@ def banner_delete(banner_id: int):
     form = ButtonForm()
     if form.validate_on_submit():
         _audit("content_deleted", banner)
-        stored = banner.image
+        stored = (banner.image, banner.width)
         if banner.from_file:
             banner.deleted_at = utcnow()
             banner.image = banner.width = banner.height = None
         else:
             db.session.delete(banner)
         db.session.commit()
-        uploads.remove(KIND, stored)  # once the row no longer names it
+        remove_image(*stored)  # once the row no longer names it
         flash(_("Banner deleted."), "success")
         return redirect(url_for("staff.banners"))
     status = 400 if request.method == "POST" else 200
