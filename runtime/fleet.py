@@ -31,6 +31,8 @@ import threading
 import time
 from pathlib import Path
 
+from jinja2.bccache import Bucket, BytecodeCache
+
 from .portal import InstanceError
 from .releases import CHECK_SECONDS, LiveInstance
 from .status import instances
@@ -105,11 +107,41 @@ def _rule_key(rule) -> tuple:
             rule.alias, rule.websocket)
 
 
-class _FleetInstance(LiveInstance):
-    """A LiveInstance whose apps keep no idle database connection and share URL maps."""
+class CompiledTemplates(BytecodeCache):
+    """Compiled templates shared by the apps of a fleet, by template name and source.
 
-    def __init__(self, instance: Path, check_seconds: float, url_maps: UrlMaps) -> None:
-        self.url_maps = url_maps  # before LiveInstance makes the first app
+    Every release carries its own copy of the theme, so Jinja's own cache key (the file's
+    path) would never match across tenants: each new tenant parsed and compiled the same
+    layout again, half of its first request. Keyed by name and source checksum instead,
+    a template is compiled once per process; the apps still render it with their own
+    environment (filters, globals, translations are looked up when it runs).
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def get_bucket(self, environment, name: str, filename: str | None, source: str) -> Bucket:
+        checksum = self.get_source_checksum(source)
+        bucket = Bucket(environment, f"{name}\0{checksum}", checksum)
+        self.load_bytecode(bucket)
+        return bucket
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()  # one assignment: thread-safe
+
+
+class _FleetInstance(LiveInstance):
+    """A LiveInstance whose apps keep no idle database connection and share URL maps
+    and compiled templates with the rest of the fleet."""
+
+    def __init__(self, instance: Path, check_seconds: float, url_maps: UrlMaps,
+                 templates: CompiledTemplates) -> None:
+        self.url_maps, self.templates = url_maps, templates  # before the first app is made
         super().__init__(instance, check_seconds)
 
     def _make_app(self):
@@ -117,6 +149,7 @@ class _FleetInstance(LiveInstance):
 
         app = create_app(self.instance, fleet=True)
         self.url_maps.share(app)
+        app.jinja_env.bytecode_cache = self.templates
         return app
 
 
@@ -177,6 +210,7 @@ class Fleet:
         self._slots: dict[Path, _Slot] = {}
         self._owners = Owners()
         self._url_maps = UrlMaps()
+        self._templates = CompiledTemplates()
         self._scanned = 0.0
         _more_open_files()  # one release lease (a file) per served instance
         self.scan()
@@ -225,7 +259,8 @@ class Fleet:
         with slot.lock:  # one app per instance, even under concurrent first requests
             if slot.live is None and time.monotonic() >= slot.retry_at:
                 try:
-                    live = _FleetInstance(instance, self.check_seconds, self._url_maps)
+                    live = _FleetInstance(instance, self.check_seconds, self._url_maps,
+                                          self._templates)
                 except Exception as exc:  # noqa: BLE001 - one tenant must not stop the others
                     self._failed(slot, instance, exc)
                     return None
