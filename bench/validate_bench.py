@@ -49,10 +49,11 @@ def main() -> None:
     for _ in range(args.runs):
         baseline.append(timed(baseline_cmd, env))
         validate.append(timed(validate_cmd, env))
-    for label, runs in (("python -c pass (baseline)", baseline),
-                        (f"portal validate {args.file}", validate)):
+    rows = (("python -c pass (baseline)", baseline), (f"portal validate {args.file}", validate))
+    width = max(len(label) for label, _ in rows)
+    for label, runs in rows:
         wall, cpu = min(w for w, _ in runs), min(c for _, c in runs)
-        print(f"{label:<45} wall {wall * 1000:5.0f} ms ({wall / min(baseline)[0]:4.1f}x)  "
+        print(f"{label:<{width}}  wall {wall * 1000:5.0f} ms ({wall / min(baseline)[0]:4.1f}x)  "
               f"CPU {cpu * 1000:5.0f} ms ({cpu / min(c for _, c in baseline):4.1f}x)")
     print(f"min of {args.runs} runs each; goal < 120 ms wall")
 
