@@ -136,15 +136,16 @@ def _compile_all(files: list[str], out_dir: Path, jobs: int) -> Iterator[Compile
     if not files:
         return
     yield _compile(files[0], out_dir)  # fills the caches the workers inherit
+    from multiprocessing import get_all_start_methods, get_context
+
     rest = files[1:]
     workers = min(jobs, len(rest))
-    if workers <= 1:
+    if workers <= 1 or "fork" not in get_all_start_methods():  # Windows: one at a time
         yield from (_compile(file, out_dir) for file in rest)
         return
     # a few chunks per worker: few round trips, and a slow chunk does not leave a core idle
     chunk = max(1, len(rest) // (workers * 4))
     from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
 
     with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
         yield from pool.map(_compile, rest, itertools.repeat(out_dir), chunksize=chunk)
