@@ -12,10 +12,13 @@ from markupsafe import Markup
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from . import banners
 from .brdocs import format_document
 from .extensions import db
 from .menu import build_menu, menu_html
 from .modules import SYNDIC, parts
+from .pagecache import cached_page
+from .pagecache import init_app as init_page_cache
 from .syndic import current_view
 
 SOCIAL_ICONS = {"facebook": "facebook", "instagram": "instagram", "linkedin": "linkedin",
@@ -100,13 +103,12 @@ def _footer():
 def home():
     if current_user.is_staff:
         return redirect(url_for("staff.dashboard"))
-    portal = current_app.extensions["portal"]
     # the core names no module: each enabled one adds its own cards and sections, to the
     # buyer's home ("home.*") or the building manager's ("syndic.home.*")
     syndic = current_view() == SYNDIC
     prefix = "syndic." if syndic else ""
     # the banners advertise to buyers; a building manager's home starts with their buildings
-    return render_template("home.html", banners=[] if syndic else portal["branding"]["banners"],
+    return render_template("home.html", banners=[] if syndic else banners.shown(),
                            cards=parts(prefix + "home.cards"),
                            sections=parts(prefix + "home.sections"))
 
@@ -205,7 +207,9 @@ def _csrf_error(exc: CSRFError):
 
 
 def init_app(app: Flask) -> None:
-    app.add_url_rule("/", "home", login_required(home))
+    # after the modules: it serves their cached screens (Manifest.cached_pages), and home
+    init_page_cache(app)
+    app.add_url_rule("/", "home", login_required(cached_page()(home)))
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/healthz/ready", "ready", ready)
     app.context_processor(_context)

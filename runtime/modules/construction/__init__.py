@@ -21,4 +21,5 @@ manifest = Manifest(
     sample=sample.seed,
     views=(BUYER, SYNDIC),
     syndic_entry=MenuEntry(_l("Construction progress"), "cone-striped", 20),
+    cached_pages=("construction.index", "construction.development"),
 )

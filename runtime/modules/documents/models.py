@@ -20,6 +20,10 @@ class DocumentCategory(db.Model):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
 
+    # shown on the documents screens only, which the page cache does not keep: the
+    # categories made on first use change no kept page (runtime/pagecache.py)
+    page_cache_scope = ()
+
 
 class Document(db.Model):
     __tablename__ = "documents"

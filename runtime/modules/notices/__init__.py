@@ -24,4 +24,5 @@ manifest = Manifest(
     seed=parts.seed,
     sample=sample.seed,
     migrations=Path(__file__).resolve().parent / "migrations",
+    cached_pages=("notices.index",),  # notices are shared: any write changes every page
 )

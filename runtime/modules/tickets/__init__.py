@@ -41,4 +41,5 @@ manifest = Manifest(
     views=(BUYER, SYNDIC),
     syndic_entry=MenuEntry(_l("Common-area requests"), "tools", 10),
     migrations=Path(__file__).resolve().parent / "migrations",  # the desk's tables too
+    cached_pages=("tickets.index",),  # each client's own: models.Ticket.page_cache_scope
 )

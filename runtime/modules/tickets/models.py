@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy.orm.util import identity_key
 
 from ...erp.models import CommonArea, Unit
 from ...extensions import db
 from ...models import User, utcnow
+from ...pagecache import EVERYONE, user_key
 
 STATUSES = ("new", "in_progress", "awaiting_feedback", "feedback_returned", "resolved",
             "finished", "cancelled")
@@ -27,7 +29,10 @@ OPEN = ("new", "in_progress", "awaiting_feedback", "feedback_returned")
 class Ticket(db.Model):
     __tablename__ = "tickets"
     __table_args__ = (
-        Index("ix_tickets_client_status", "client_id", "status"),
+        # "My tickets": its page in the order shown, and the finished ones to rate (the
+        # status counts use its first two columns)
+        Index("ix_tickets_client_updated", "client_id", "updated_at", "id"),
+        Index("ix_tickets_client_status_finished", "client_id", "status", "finished_at"),
         Index("ix_tickets_division_status", "division_id", "status"),
     )
 
@@ -64,6 +69,21 @@ class Ticket(db.Model):
     unit: Mapped[Unit | None] = relationship()
     common_area: Mapped[CommonArea | None] = relationship()
 
+    def page_cache_scope(self) -> tuple[str, ...]:
+        """The cached pages a change of it touches (runtime/pagecache.py): its client's;
+        a building manager's request is shared by every manager of the building."""
+        from .syndic import ORIGIN  # syndic.py imports this module
+
+        return (EVERYONE,) if self.origin == ORIGIN else (user_key(self.client_id),)
+
+
+def _ticket_scope(row) -> tuple[str, ...]:
+    """A message, event or attachment touches its ticket's pages. The ticket is in the
+    session whenever a screen wrote one; when it is not, every page is safe."""
+    session = object_session(row)
+    ticket = session.identity_map.get(identity_key(Ticket, row.ticket_id)) if session else None
+    return ticket.page_cache_scope() if ticket is not None else (EVERYONE,)
+
 
 class TicketMessage(db.Model):
     __tablename__ = "ticket_messages"
@@ -77,6 +97,8 @@ class TicketMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[User | None] = relationship(lazy="joined")
+
+    page_cache_scope = _ticket_scope
 
 
 class TicketEvent(db.Model):
@@ -95,6 +117,8 @@ class TicketEvent(db.Model):
 
     actor: Mapped[User | None] = relationship(lazy="joined")
 
+    page_cache_scope = _ticket_scope
+
 
 class TicketAttachment(db.Model):
     __tablename__ = "ticket_attachments"
@@ -112,6 +136,8 @@ class TicketAttachment(db.Model):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    page_cache_scope = _ticket_scope
+
 
 class ProtocolCounter(db.Model):
     """The last protocol number given in a year; incremented under a row lock."""
@@ -120,6 +146,8 @@ class ProtocolCounter(db.Model):
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(default=0)
+
+    page_cache_scope = ()  # shown on no page
 
 
 class StaffDivision(db.Model):

@@ -1,0 +1,441 @@
+"""Whole-page cache for client pages, invalidated by generations; ETag and 304 on top.
+
+A page a client opens again and again (home, notices, my tickets, construction) is
+rendered once and kept, in this process, under a key that holds everything it depends on:
+
+    (release, host, path and query, language, user, portal view,
+     shared generation, the user's generation, time bucket)
+
+Generations are tokens that change on every write that may change a page: the shared
+one ("everyone": notices, construction, ERP data...) and one per user (their tickets...).
+They live in Redis when PORTAL_REDIS_URL is set (every worker and node sees the same
+ones) and in the `cache_generations` table otherwise; a page costs one read of both.
+A write changes the tokens *after* its commit: a page read meanwhile is kept under the
+old token, which nobody asks for again, so a kept page is never older than the
+generations it is filed under. A token is random, never a counter: a Redis that lost its
+keys (restart, eviction) or a restored database cannot give an old number back and
+revive pages filed under it.
+
+Which writes bump what: every flush and every INSERT/UPDATE/DELETE statement of
+`db.session` is looked at after it runs (SQLAlchemy events). A model says what its rows
+touch with `page_cache_scope` (a method returning keys, or a tuple for "always these");
+core tables are named in CORE_SCOPES; anything else bumps the shared generation (safe:
+a miss, never a stale page). Bulk statements bump a model's tuple, or everyone.
+
+Content that changes with time alone (publish windows, SLA deadlines, finished tickets
+fading out) is covered by the time bucket of the key: at most `bucket` seconds late.
+
+Never cached: staff, a user seen through another's session (viewing as a client), a
+page with flashed messages or the pending-actions pop-up still to show, anything but a
+plain 200 HTML answer. Forms stay valid: the page is rendered with a placeholder where
+the CSRF token goes and every answer carries this session's own token.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+from flask import Flask, Response, current_app, g, has_app_context, make_response, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_sqlalchemy.session import Session as PortalSession
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import String, bindparam, event, inspect, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column, object_session
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+EVERYONE = "everyone"
+PENDING = "portal.pagecache.pending"  # Session.info key: generations to bump at commit
+FLASHES = "_flashes"  # Flask's session key of flashed messages
+USER_ID = "_user_id"  # Flask-Login's session key of the logged-in user
+VIEW_KEY = "portal_view"  # runtime/erp/scope.py's (a client's chosen portal)
+POPUP = "portal.pending"  # runtime/pending.py's: the pop-up still has to show
+ETAG_HOURS = 3600  # a 304 re-uses a page whose CSRF token is at most this old (limit: 8 h)
+BUCKET_SECONDS = 60  # what time alone changes shows at most this late
+CACHE_CONTROL = "private, no-cache"
+
+
+def user_key(user_id: int | None) -> str:
+    """The generation of one user's own data (their tickets, their account)."""
+    return f"user:{user_id}"
+
+
+class CacheGeneration(db.Model):
+    """One generation token (the embedded store; Redis holds them when it is configured)."""
+
+    __tablename__ = "cache_generations"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _token() -> str:
+    return secrets.token_hex(8)
+
+
+# -- generation stores ----------------------------------------------------------------------
+
+_READ = (select(CacheGeneration.__table__.c.key, CacheGeneration.__table__.c.token)
+         .where(CacheGeneration.__table__.c.key.in_(bindparam("keys", expanding=True))))
+_SET = (update(CacheGeneration.__table__)
+        .where(CacheGeneration.__table__.c.key == bindparam("k"))
+        .values(token=bindparam("t")))
+
+
+class DatabaseGenerations:
+    """Tokens in the `cache_generations` table: one SELECT per page, one UPDATE per bump."""
+
+    def read(self, keys: list[str]) -> list[str] | None:
+        # the request's own connection: the snapshot the page is then rendered from
+        rows = dict(db.session.connection().execute(_READ, {"keys": keys}).all())
+        if EVERYONE not in rows:  # only after someone emptied the table: start a new one
+            self.bump({EVERYONE})
+            return None
+        # a user never bumped has no row; "new" is safe, since emptying the table (a
+        # restore) also changes the shared token every key holds
+        return [rows.get(k, "new") for k in keys]
+
+    def bump(self, keys: set[str]) -> None:
+        # its own transaction: runs after the writer's commit
+        with db.engine.begin() as conn:
+            for key in sorted(keys):  # one order: concurrent bumps never deadlock
+                if not conn.execute(_SET, {"k": key, "t": _token()}).rowcount:
+                    try:
+                        with conn.begin_nested():
+                            conn.execute(CacheGeneration.__table__.insert(),
+                                         {"key": key, "token": _token()})
+                    except IntegrityError:  # inserted meanwhile by another writer
+                        conn.execute(_SET, {"k": key, "t": _token()})
+
+
+class RedisGenerations:
+    """Tokens in Redis under the instance's prefix, shared by every worker and node."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.prefix = prefix + "gen:"
+
+    def read(self, keys: list[str]) -> list[str] | None:
+        names = [self.prefix + k for k in keys]
+        values = self.client.mget(names)
+        missing = [n for n, v in zip(names, values, strict=True) if v is None]
+        if missing:  # new, evicted or lost: a fresh token, never a guess at the old one
+            with self.client.pipeline() as pipe:
+                for name in missing:
+                    pipe.set(name, _token(), nx=True)
+                pipe.execute()
+            return None
+        return [v.decode() for v in values]
+
+    def bump(self, keys: set[str]) -> None:
+        with self.client.pipeline() as pipe:
+            for key in keys:
+                pipe.set(self.prefix + key, _token())
+            pipe.execute()
+
+
+# -- the kept pages ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Page:
+    body: bytes  # with the placeholder where this session's CSRF token goes
+    digest: str  # of body: the ETag's basis
+    content_type: str
+    has_token: bool  # holds the placeholder: a form is on the page
+
+
+class Pages:
+    """Rendered pages in this process, least recently used dropped beyond `max_bytes`."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._pages: OrderedDict[tuple, Page] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Page | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: tuple, page: Page) -> None:
+        if len(page.body) > self.max_bytes // 8:  # one page never pushes out most others
+            return
+        with self._lock:
+            old = self._pages.pop(key, None)
+            if old is not None:
+                self.size -= len(old.body)
+            self._pages[key] = page
+            self.size += len(page.body)
+            while self.size > self.max_bytes:
+                _, dropped = self._pages.popitem(last=False)
+                self.size -= len(dropped.body)
+
+
+class PageCache:
+    """What an app keeps: its generation store, its pages and its CSRF placeholder."""
+
+    def __init__(self, generations: DatabaseGenerations | RedisGenerations, max_bytes: int,
+                 release: str) -> None:
+        self.generations = generations
+        self.pages = Pages(max_bytes)
+        self.release = release
+        # random per process: text a user typed can never be taken for it
+        self.placeholder = f"csrf{secrets.token_hex(16)}"
+
+    def bump(self, keys: set[str]) -> None:
+        try:
+            self.generations.bump(keys)
+        except Exception:  # the write is committed; say loudly that pages may be stale
+            log.exception("page cache: could not change the generations %s after a write; "
+                          "cached pages may show old data until the next write",
+                          ", ".join(sorted(keys)))
+
+
+def _cache() -> PageCache | None:
+    return current_app.extensions.get("pagecache")
+
+
+# -- which writes touch what --------------------------------------------------------------------
+
+# account data shown only to the account's owner (their name shows to others: everyone)
+PERSONAL = frozenset({"last_login_at", "password_hash", "invited_at", "active",
+                      "portal_access", "access_note"})
+
+
+def _user_scope(user: Any) -> Iterable[str]:
+    session = object_session(user)
+    if session is not None and user in session.deleted:
+        return (EVERYONE,)
+    # a new account has every column "changed": everyone's pages may list it
+    changed = {a.key for a in inspect(user).attrs if a.history.has_changes()}
+    return (user_key(user.id),) if changed <= PERSONAL else (user_key(user.id), EVERYONE)
+
+
+# the core's own tables; "()" are never shown on a cached page (sessions, counters, mail...)
+CORE_SCOPES: dict[str, Callable[[Any], Iterable[str]] | tuple[str, ...]] = {
+    "users": _user_scope,
+    "sessions": (),
+    "login_sessions": (),
+    "login_attempts": (),
+    "outbox": (),
+    "audit_log": (),
+    "cache_generations": (),
+}
+
+
+def _rule(table: str, model: type | None) -> Callable[[Any], Iterable[str]] | tuple[str, ...]:
+    declared = getattr(model, "page_cache_scope", None) if model is not None else None
+    if declared is not None:
+        return declared
+    return CORE_SCOPES.get(table, (EVERYONE,))
+
+
+def scopes_of(obj: Any) -> Iterable[str]:
+    """The generations a flushed object changes (everyone's when its rule cannot tell:
+    a deleted row whose columns are no longer loaded)."""
+    rule = _rule(type(obj).__table__.name, type(obj))
+    if isinstance(rule, tuple):
+        return rule
+    try:
+        return rule(obj)
+    except SQLAlchemyError:
+        return (EVERYONE,)
+
+
+def _pending(session) -> set[str]:
+    return session.info.setdefault(PENDING, set())
+
+
+def _after_flush(session, _context) -> None:
+    keys = _pending(session)
+    for obj in chain(session.new, session.deleted):
+        keys.update(scopes_of(obj))
+    for obj in session.dirty:
+        if session.is_modified(obj):
+            keys.update(scopes_of(obj))
+
+
+def _after_statement(state) -> None:
+    """INSERT/UPDATE/DELETE statements run through the session (imports, bulk updates)."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name is None:
+        _pending(state.session).add(EVERYONE)
+        return
+    mapper = next((m for m in db.Model.registry.mappers if m.local_table.name == name), None)
+    rule = _rule(name, mapper.class_ if mapper is not None else None)
+    _pending(state.session).update(rule if isinstance(rule, tuple) else (EVERYONE,))
+
+
+def _after_commit(session) -> None:
+    keys = session.info.pop(PENDING, None)
+    if keys and has_app_context():
+        cache = _cache()
+        if cache is not None:
+            cache.bump(keys)
+
+
+def bump(*keys: str) -> None:
+    """Change generations now: for writes the session does not see (another connection)."""
+    cache = _cache()
+    if cache is not None and keys:
+        cache.bump(set(keys))
+
+
+event.listen(PortalSession, "after_flush", _after_flush)
+event.listen(PortalSession, "do_orm_execute", _after_statement)
+event.listen(PortalSession, "after_commit", _after_commit)
+
+
+# -- serving ------------------------------------------------------------------------------------
+
+def _cacheable() -> bool:
+    if request.method not in ("GET", "HEAD") or not current_user.is_authenticated \
+            or current_user.is_staff:
+        return False
+    # another identity than the session's own (staff viewing as a client): never shared
+    if session.get(USER_ID) != str(current_user.get_id()):
+        return False
+    return FLASHES not in session and not session.get(POPUP)
+
+
+def _key(cache: PageCache, tokens: list[str], bucket: int) -> tuple:
+    view = session.get(VIEW_KEY) if current_user.role == "client" else current_user.role
+    return (cache.release, request.host, request.full_path, str(get_locale()),
+            current_user.id, view, *tokens, int(_now() // bucket))
+
+
+def _etag(page: Page) -> str:
+    """This session's ETag of the page: its forms carry this session's token, so a copy
+    another session (or a token too old) was given is never confirmed as current."""
+    if not page.has_token:
+        return page.digest
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    secret = f"{page.digest}:{session.get(field, '')}:{int(_now() // ETAG_HOURS)}"
+    return hashlib.sha256(secret.encode()).hexdigest()[:32]
+
+
+def _placeholder_bytes() -> bytes:
+    return _cache().placeholder.encode()  # type: ignore[union-attr]
+
+
+def _answer(page: Page) -> Response:
+    etag = _etag(page)
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        body = page.body
+        if page.has_token:
+            body = body.replace(_placeholder_bytes(), generate_csrf().encode())
+        response = Response(body, status=200, content_type=page.content_type)
+    response.set_etag(etag, weak=True)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.vary.add("Cookie")
+    return response
+
+
+def _render(view: Callable[..., Any], args: tuple, kwargs: dict,
+            cache: PageCache) -> Page | Response:
+    """Run the view with the placeholder as CSRF token; a Page if the answer can be kept."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if field in g:  # a token was made before the view: the page would carry it
+        return make_response(view(*args, **kwargs))
+    setattr(g, field, cache.placeholder)
+    try:
+        response = make_response(view(*args, **kwargs))
+    finally:
+        g.pop(field, None)
+    if response.status_code != 200 or response.mimetype != "text/html" \
+            or response.is_streamed or set(response.headers.keys()) - {
+                "Content-Type", "Content-Length"} or FLASHES in session:
+        marker = cache.placeholder.encode()
+        if not response.is_streamed and marker in response.get_data():
+            response.set_data(response.get_data().replace(marker, generate_csrf().encode()))
+        return response
+    body = response.get_data()
+    return Page(body, hashlib.sha256(body).hexdigest()[:32], response.content_type,
+                cache.placeholder.encode() in body)
+
+
+def cached_page(bucket: int = BUCKET_SECONDS) -> Callable:
+    """Serve a client page from the cache (see the module's docstring).
+
+    `bucket`: seconds the page may lag behind what time alone changes (publish windows,
+    deadlines). The view must have no side effect: a kept page skips it.
+    """
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            cache = _cache()
+            if cache is None or not _cacheable():
+                return view(*args, **kwargs)
+            try:
+                tokens = cache.generations.read([EVERYONE, user_key(current_user.id)])
+            except (SQLAlchemyError, OSError, _redis_errors()) as exc:
+                log.warning("page cache: generations unreadable (%s); page rendered", exc)
+                tokens = None
+            if tokens is None:
+                rendered = _render(view, args, kwargs, cache)
+                return _answer(rendered) if isinstance(rendered, Page) else rendered
+            key = _key(cache, tokens, bucket)
+            page = cache.pages.get(key)
+            if page is None:
+                rendered = _render(view, args, kwargs, cache)
+                if not isinstance(rendered, Page):
+                    return rendered
+                page = rendered
+                cache.pages.put(key, page)
+            return _answer(page)
+
+        return wrapper
+
+    return decorate
+
+
+def _redis_errors() -> type[Exception]:
+    try:
+        import redis
+    except ImportError:  # pragma: no cover - redis is a dependency of the sessions
+        return OSError
+    return redis.RedisError
+
+
+def init_app(app: Flask) -> None:
+    """Keep pages in this app unless PAGE_CACHE_MB is 0; after the modules are registered."""
+    max_bytes = app.config.get("PORTAL_PAGE_CACHE_BYTES", 64 * 2**20)
+    if not max_bytes:
+        return
+    url = app.config.get("PORTAL_REDIS_URL")
+    generations = (RedisGenerations(url, app.config["PORTAL_REDIS_PREFIX"]) if url
+                   else DatabaseGenerations())
+    portal = app.extensions["portal"]
+    app.extensions["pagecache"] = PageCache(
+        generations, max_bytes, portal.lease.folder.name if portal.lease is not None else "")
+    for manifest in portal.modules.values():  # the screens modules declare (Manifest)
+        for endpoint in manifest.cached_pages:
+            app.view_functions[endpoint] = cached_page()(app.view_functions[endpoint])
