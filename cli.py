@@ -492,12 +492,16 @@ def _pass_summary(report) -> str:
 
 
 @outbox.command("work")
-@click.argument("instance", type=click.Path(exists=True, file_okay=False))
+@click.argument("instance", metavar="INSTANCE_OR_DIR", type=click.Path(exists=True,
+                                                                       file_okay=False))
+@click.option("--all", "all_", is_flag=True,
+              help="Every instance built under the folder INSTANCE_OR_DIR (a fleet), in one "
+                   "process.")
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.1, 3600),
               help="Seconds between polls for due messages.")
 @click.option("--stop-with", "parent", type=int, hidden=True,
               help="Stop when this process (the web server that started us) is gone.")
-def outbox_work(instance: str, interval: float, parent: int | None) -> None:
+def outbox_work(instance: str, all_: bool, interval: float, parent: int | None) -> None:
     """Deliver e-mail until stopped (SIGTERM or Ctrl-C end it after the current message)."""
     import os
     import signal
@@ -512,14 +516,40 @@ def outbox_work(instance: str, interval: float, parent: int | None) -> None:
     def report(result) -> None:
         if parent is not None and os.getppid() != parent:
             stop.set()  # the server died without stopping us
-        if result.tried or result.server_down:
+        if result is not None and (result.tried or result.server_down):
             click.echo(_pass_summary(result) + (f"; server unavailable: {result.server_down}"
                                                 if result.server_down else ""), err=True)
 
-    with _instance(instance):
-        click.echo(f"outbox worker for {instance}: polling every {interval:g} s", err=True)
-        work(stop, interval=interval, on_pass=report)
+    if all_:
+        _work_all(Path(instance), interval, stop, report)
+    else:
+        with _instance(instance):
+            click.echo(f"outbox worker for {instance}: polling every {interval:g} s", err=True)
+            work(stop, interval=interval, on_pass=report)
     click.echo("outbox worker stopped", err=True)
+
+
+def _work_all(folder: Path, interval: float, stop, report) -> None:
+    """The fleet's mail worker: a pass over every instance's outbox, then a pause."""
+    from runtime import InstanceError
+    from runtime.fleet import Outboxes
+
+    try:
+        outboxes = Outboxes(folder)
+    except InstanceError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def each(reports: dict) -> None:
+        for name, result in reports.items():
+            if result.tried or result.server_down:
+                click.echo(f"{name}: ", nl=False, err=True)
+                report(result)
+        if not reports:
+            report(None)  # still watch the parent
+
+    click.echo(f"outbox worker for every instance under {folder}/: polling every "
+               f"{interval:g} s", err=True)
+    outboxes.work(stop, interval, each)
 
 
 @main.command()
@@ -606,14 +636,14 @@ def status(folder: Path, fmt: str) -> None:
 
 
 @contextmanager
-def _mail_worker(instance: str):
-    """`portal outbox work INSTANCE` as a child process, for as long as the server runs."""
+def _mail_worker(instance: str, fleet: bool = False):
+    """`portal outbox work INSTANCE` (or `--all DIR`) as a child process, while the server runs."""
     import os
     import signal
     import subprocess
 
     child = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "outbox", "work", instance,
-                              "--stop-with", str(os.getpid())])
+                              *(["--all"] if fleet else []), "--stop-with", str(os.getpid())])
     # a SIGTERM to the server must reach the `finally` below, or the worker is orphaned
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -736,7 +766,8 @@ def _serve_fleet(folder: Path, host: str, port: int) -> None:
         click.echo(f"  http://{name}:{port}/")
     click.echo("(*.localhost names reach this machine in browsers; databases are not migrated "
                f"here: portal db upgrade --all {folder})")
-    run_simple(host, port, fleet, threaded=True)
+    with _mail_worker(str(folder), fleet=True):
+        run_simple(host, port, fleet, threaded=True)
 
 
 def _run(instance: str, host: str, port: int) -> None:

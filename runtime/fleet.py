@@ -317,3 +317,82 @@ def _more_open_files() -> None:
         except (ValueError, OSError):
             pass  # the limit stays as it was: fine for a few hundred tenants
 
+
+
+class Outboxes:
+    """The mail worker of a fleet: a delivery pass over each instance's outbox, in one process.
+
+    `portal outbox work --all DIR` runs it (and `portal serve --fleet` starts that as its
+    child). Each instance's app is kept and made again when its release link moves, so
+    mail is rendered with the current release; one that cannot be made is logged once
+    per release and skipped, the others deliver. Each pass opens the instance's own
+    database (its schema, with DATABASE_SCHEMA) and writes to its own outbox folder.
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.folder = Path(folder).resolve()
+        if not self.folder.is_dir():
+            raise InstanceError(f"{folder}: no such folder of built instances")
+        self._apps: dict[Path, tuple[str, object]] = {}  # instance -> (release, app)
+        self._failed: dict[Path, str] = {}  # instance -> the release that could not be made
+        self._owners = Owners()
+
+    def app_of(self, instance: Path):
+        """The app of the instance's current release (None: it cannot be made)."""
+        from . import create_app
+
+        target = os.readlink(instance / "release")
+        held = self._apps.get(instance)
+        if held is not None and held[0] == target:
+            return held[1]
+        if self._failed.get(instance) == target:
+            return None
+        try:
+            app = create_app(instance, fleet=True)
+        except Exception as exc:  # noqa: BLE001 - one tenant must not stop the others' mail
+            self._failed[instance] = target
+            log.error("fleet outbox: %s skipped: %s", instance.name, exc)
+            return None
+        try:
+            self._owners.claim(instance.name, app.config)
+        except InstanceError as exc:
+            _close(app)
+            self._failed[instance] = target
+            log.error("fleet outbox: %s skipped: %s", instance.name, exc)
+            return None
+        if held is not None:
+            _close(held[1])
+        self._failed.pop(instance, None)
+        self._apps[instance] = (target, app)
+        return app
+
+    def deliver(self) -> dict:
+        """One pass over every instance: {instance name: PassReport}."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from .extensions import db
+        from .mail import PassReport, deliver_pending
+
+        reports = {}
+        for instance in instances(self.folder):
+            app = self.app_of(instance)
+            if app is None:
+                continue
+            with app.app_context():
+                try:
+                    reports[instance.name] = deliver_pending()
+                except SQLAlchemyError as exc:  # its database is away: the others go on
+                    db.session.rollback()
+                    log.warning("fleet outbox: %s: database unavailable: %s", instance.name, exc)
+                    reports[instance.name] = PassReport(server_down=f"database: {exc}")
+                finally:
+                    db.session.remove()
+        return reports
+
+    def work(self, stop: threading.Event, interval: float, on_pass=None) -> None:
+        """Deliver until `stop` is set, a pass every `interval` seconds."""
+        while not stop.is_set():
+            reports = self.deliver()
+            if on_pass:
+                on_pass(reports)
+            stop.wait(interval)

@@ -51,7 +51,11 @@ def _upgrade_all(runner, folder: Path):
 
 @pytest.fixture
 def fleet_dir(tmp_path, runner) -> Path:
-    """Two built tenants on SQLite, migrated by `portal db upgrade --all`."""
+    return build_fleet(tmp_path, runner)
+
+
+def build_fleet(tmp_path: Path, runner) -> Path:
+    """Two built tenants, migrated by `portal db upgrade --all` (SQLite unless set)."""
     _build(tmp_path, "alpha", "Alpha Homes", ("portal.alpha.example", "alpha.example.com"))
     _build(tmp_path, "beta", "Beta Towers")
     result = _upgrade_all(runner, tmp_path / "build")
@@ -124,7 +128,7 @@ def test_instances_are_made_on_their_first_request_and_kept(fleet_dir):
 
 
 def test_tenants_with_the_same_modules_share_one_url_map_and_keep_their_own_routes(
-        fleet_dir, tmp_path):
+        fleet_dir, tmp_path, runner):
     tenant = _tenant(tmp_path, "delta", "Delta Flats")
     text = tenant.read_text(encoding="utf-8")
     for line in ("  faq:\n    items:\n      - q: Where are my documents?\n"
@@ -136,6 +140,7 @@ def test_tenants_with_the_same_modules_share_one_url_map_and_keep_their_own_rout
     from generator.build import build
 
     build(str(tenant), fleet_dir)
+    assert _upgrade_all(runner, fleet_dir).exit_code == 0
     fleet = _fleet(fleet_dir)
     client = Client(fleet)
     apps = {name: fleet.app_of(fleet_dir.resolve() / name) for name in ("alpha", "beta", "delta")}
@@ -150,6 +155,18 @@ def test_tenants_with_the_same_modules_share_one_url_map_and_keep_their_own_rout
 
         assert current_app.view_functions["static"] is not apps["alpha"].view_functions["static"]
         assert url_for("static", filename="x.css") == "/static/x.css"
+    _close(fleet)
+
+
+def test_a_template_is_compiled_once_for_the_whole_fleet(fleet_dir):
+    fleet = _fleet(fleet_dir)
+    client = Client(fleet)
+    assert "Alpha Homes" in _get(client, "alpha.localhost").get_data(as_text=True)
+    compiled = dict(fleet._templates._code)
+    assert any(key.startswith("base.html\0") for key in compiled)  # the theme's layout
+    page = _get(client, "beta.localhost").get_data(as_text=True)
+    assert "Beta Towers" in page and "Alpha Homes" not in page  # same code, its own data
+    assert fleet._templates._code == compiled  # nothing compiled again for beta
     _close(fleet)
 
 
@@ -247,6 +264,52 @@ def test_a_secret_key_shared_by_the_whole_fleet_is_refused(fleet_dir, monkeypatc
     assert "its secret key is alpha's too" in caplog.text
     assert "unset PORTAL_SECRET_KEY" in caplog.text
     _close(fleet)
+
+
+def _invite(runner, instance: Path, email: str) -> None:
+    """An account without a password: its first-access e-mail is queued in the outbox."""
+    from cli import main
+
+    result = runner.invoke(main, ["users", "add", str(instance), "--email", email,
+                                  "--name", "Ana"])
+    assert result.exit_code == 0, result.output
+
+
+def _mails(instance: Path) -> list[str]:
+    return sorted(p.read_text(encoding="utf-8", errors="replace")
+                  for p in (instance / "data" / "outbox").glob("*.eml"))
+
+
+def test_one_mail_worker_delivers_each_tenants_outbox_into_its_own_folder(
+        fleet_dir, runner, caplog):
+    from cli import main
+
+    _invite(runner, fleet_dir / "alpha", "ana@alpha.example")
+    _invite(runner, fleet_dir / "beta", "bia@beta.example")
+    assert _mails(fleet_dir / "alpha") == _mails(fleet_dir / "beta") == []  # only queued
+    result = runner.invoke(main, ["outbox", "work", "--all", str(fleet_dir), "--interval",
+                                  "0.1", "--stop-with", "1"])  # not our parent: one pass
+    assert result.exit_code == 0, result.output
+    assert "alpha: sent 1 e-mail(s)" in result.output
+    assert "beta: sent 1 e-mail(s)" in result.output
+    alpha, beta = _mails(fleet_dir / "alpha"), _mails(fleet_dir / "beta")
+    assert len(alpha) == len(beta) == 1
+    assert "ana@alpha.example" in alpha[0] and "Alpha Homes" in alpha[0]
+    assert "bia@beta.example" in beta[0] and "Alpha Homes" not in beta[0]
+
+    from runtime.fleet import Outboxes, _close
+    from runtime.mail import PassReport
+
+    (fleet_dir / "alpha" / "release" / "config.json").write_text("{", encoding="utf-8")
+    _invite(runner, fleet_dir / "beta", "bel@beta.example")
+    outboxes = Outboxes(fleet_dir)
+    with caplog.at_level(logging.ERROR, logger="runtime.fleet"):
+        reports = outboxes.deliver()
+        assert outboxes.deliver() == {"beta": PassReport()}  # nothing new, alpha still skipped
+    assert list(reports) == ["beta"] and reports["beta"].sent == 1
+    assert caplog.text.count("fleet outbox: alpha skipped") == 1  # once per release
+    for _, app in outboxes._apps.values():
+        _close(app)
 
 
 def test_the_fleet_needs_its_folder(tmp_path):
