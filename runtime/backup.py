@@ -2,9 +2,11 @@
 
 The archive is a gzip-compressed tar file:
 
-    manifest.json          tenant id, generator version, engine, Alembic heads, created at
+    manifest.json          tenant id, generator version, engine (and schema), Alembic heads,
+                           created at
     database/portal.sqlite the SQLite database, copied with SQLite's online backup API
-    database/portal.dump   or the PostgreSQL database, `pg_dump --format=custom`
+    database/portal.dump   or the PostgreSQL database, `pg_dump --format=custom` (only the
+                           instance's schema when it has one: DATABASE_SCHEMA)
     data/...               the instance's data folder (uploads, outbox, secret key...),
                            without the SQLite database files themselves
 
@@ -33,6 +35,7 @@ from flask import Flask
 from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.engine import URL
 
+from . import pagecache
 from .extensions import db
 
 FORMAT = 1  # bump when an older `portal restore` could not read the archive
@@ -130,6 +133,8 @@ def backup(app: Flask, out: Path, environ: Mapping[str, str] | None = None) -> d
             "tenant": portal["tenant"]["id"],
             "generator_version": portal.get("generator_version"),
             "engine": engine,
+            # a tenant of a fleet sharing one PostgreSQL database: its schema, and only it
+            "schema": app.config.get("PORTAL_DATABASE_SCHEMA"),
             "alembic_heads": heads(app),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -149,6 +154,8 @@ def backup(app: Flask, out: Path, environ: Mapping[str, str] | None = None) -> d
                 member = SQLITE_MEMBER
             else:
                 args, env = _pg_command("pg_dump", db.engine.url, environ or {})
+                if manifest["schema"]:
+                    args += ["--schema", manifest["schema"]]
                 _run([*args, "--format=custom", "--no-owner", "--no-acl", "--file", str(dump)],
                      env, "pg_dump")
                 member = PG_MEMBER
@@ -237,6 +244,11 @@ def restore(app: Flask, archive: Path, force: bool = False,
             raise BackupError(f"{archive} holds a {manifest['engine']} database and this "
                               f"instance uses {engine}; restore it on a {manifest['engine']} "
                               "database (set DATABASE_URL)")
+        schema = app.config.get("PORTAL_DATABASE_SCHEMA")
+        if manifest.get("schema") != schema:  # the dump names its schema in every statement
+            raise BackupError(f"{archive} holds the schema {manifest.get('schema') or 'public'} "
+                              f"and this instance uses {schema or 'public'}; restore it on an "
+                              "instance with that DATABASE_SCHEMA")
         unknown = sorted(set(manifest.get("alembic_heads") or ()) - _revisions(app))
         if unknown:
             raise BackupError(f"{archive} was taken by a newer release (its database is at "
@@ -257,7 +269,7 @@ def restore(app: Flask, archive: Path, force: bool = False,
             if engine == "sqlite":
                 _restore_sqlite(app, dump)
             else:
-                _restore_postgresql(dump, environ or {})
+                _restore_postgresql(dump, environ or {}, schema)
             files = _restore_files(work / DATA, data_dir, _sqlite_path(app)
                                    if engine == "sqlite" else None)
         before = heads(app)
@@ -266,6 +278,8 @@ def restore(app: Flask, archive: Path, force: bool = False,
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         migrated = heads(app) != before
+        # pages running workers keep (runtime/pagecache.py) show the data replaced
+        pagecache.bump(pagecache.EVERYONE)
         db.session.remove()
         db.engine.dispose()
     return Restored(manifest, migrated, files)
@@ -282,15 +296,19 @@ def _restore_sqlite(app: Flask, dump: Path) -> None:
         source.close()
 
 
-def _restore_postgresql(dump: Path, environ: Mapping[str, str]) -> None:
+def _restore_postgresql(dump: Path, environ: Mapping[str, str], schema: str | None) -> None:
     args, env = _pg_command("pg_restore", db.engine.url, environ)
-    meta = MetaData()
     with db.engine.begin() as conn:  # --force: the tables of later migrations go too
-        meta.reflect(conn)
-        meta.drop_all(conn)
+        if schema:  # the instance's own schema, whole: the dump creates it again
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        else:
+            meta = MetaData()
+            meta.reflect(conn)
+            meta.drop_all(conn)
     db.engine.dispose()
-    _run([*args, "--clean", "--if-exists", "--no-owner", "--no-acl", "--single-transaction",
-          "--exit-on-error", str(dump)], env, "pg_restore")
+    clean = [] if schema else ["--clean", "--if-exists"]
+    _run([*args, *clean, "--no-owner", "--no-acl", "--single-transaction", "--exit-on-error",
+          str(dump)], env, "pg_restore")
 
 
 def _restore_files(source: Path, data_dir: Path, database: Path | None) -> int:
