@@ -139,6 +139,8 @@ def test_the_faq_is_seeded_from_the_file_and_an_admins_edit_reaches_clients(app)
     assert answer.status_code == 302
     assert ("When do I get my keys?", "After the final inspection.") in _faq(client)
     assert ("content_edited", "FAQ: When do I get my keys?") in _audit_details(app)
+    log = admin.get("/staff/audit").get_data(as_text=True)
+    assert "Edited content" in log and "FAQ: When do I get my keys?" in log
     assert "Edited: the file no longer changes it" in admin.get("/staff/faq").get_data(
         as_text=True)
 

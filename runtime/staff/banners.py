@@ -36,7 +36,7 @@ LISTED = (select(Banner).where(Banner.deleted_at.is_(None))
 
 
 def _audit(action: str, banner: Banner) -> None:
-    access.audit(current_user, action, None, f"Banner: {banner.alt}")
+    access.audit(current_user, action, None, _("Banner: %(text)s", text=banner.alt))
 
 
 def _banner(banner_id: int) -> Banner:

@@ -27,7 +27,7 @@ LISTED = (select(FaqEntry).where(FaqEntry.deleted_at.is_(None))
 
 
 def _audit(action: str, entry: FaqEntry) -> None:
-    access.audit(current_user, action, None, f"FAQ: {entry.question}")
+    access.audit(current_user, action, None, _("FAQ: %(question)s", question=entry.question))
 
 
 def _entry(entry_id: int) -> FaqEntry:
