@@ -135,21 +135,44 @@ class CompiledTemplates(BytecodeCache):
         self._code[bucket.key] = bucket.bytecode_to_string()  # one assignment: thread-safe
 
 
-class _FleetInstance(LiveInstance):
-    """A LiveInstance whose apps keep no idle database connection and share URL maps
-    and compiled templates with the rest of the fleet."""
+class Shared:
+    """What the apps of one fleet process share, so that a tenant costs little more than
+    its own settings and state: URL maps, compiled templates, and the page cache's budget
+    (runtime/pagecache.py keeps PAGE_CACHE_MB of pages per app; 500 apps would each keep
+    that much, so the fleet's apps fill one store of that size, least recently used
+    dropped first; a page's key holds its release and host, so no tenant gets another's)."""
 
-    def __init__(self, instance: Path, check_seconds: float, url_maps: UrlMaps,
-                 templates: CompiledTemplates) -> None:
-        self.url_maps, self.templates = url_maps, templates  # before the first app is made
+    def __init__(self) -> None:
+        self.url_maps = UrlMaps()
+        self.templates = CompiledTemplates()
+        self._pages = None
+        self._lock = threading.Lock()
+
+    def adopt(self, app) -> None:
+        """Make `app` use the fleet's shared parts (before its first request)."""
+        self.url_maps.share(app)
+        app.jinja_env.bytecode_cache = self.templates
+        cache = app.extensions.get("pagecache")
+        if cache is not None:
+            with self._lock:
+                if self._pages is None:  # the first app's store (PAGE_CACHE_MB) serves all
+                    self._pages = cache.pages
+            cache.pages = self._pages
+
+
+class _FleetInstance(LiveInstance):
+    """A LiveInstance whose apps keep no idle database connection and share what they
+    can with the rest of the fleet."""
+
+    def __init__(self, instance: Path, check_seconds: float, shared: Shared) -> None:
+        self.shared = shared  # before LiveInstance makes the first app
         super().__init__(instance, check_seconds)
 
     def _make_app(self):
         from . import create_app
 
         app = create_app(self.instance, fleet=True)
-        self.url_maps.share(app)
-        app.jinja_env.bytecode_cache = self.templates
+        self.shared.adopt(app)
         return app
 
 
@@ -209,8 +232,7 @@ class Fleet:
         self._known: dict[Path, list[str]] = {}  # the last readable host names of each
         self._slots: dict[Path, _Slot] = {}
         self._owners = Owners()
-        self._url_maps = UrlMaps()
-        self._templates = CompiledTemplates()
+        self.shared = Shared()
         self._scanned = 0.0
         _more_open_files()  # one release lease (a file) per served instance
         self.scan()
@@ -259,8 +281,7 @@ class Fleet:
         with slot.lock:  # one app per instance, even under concurrent first requests
             if slot.live is None and time.monotonic() >= slot.retry_at:
                 try:
-                    live = _FleetInstance(instance, self.check_seconds, self._url_maps,
-                                          self._templates)
+                    live = _FleetInstance(instance, self.check_seconds, self.shared)
                 except Exception as exc:  # noqa: BLE001 - one tenant must not stop the others
                     self._failed(slot, instance, exc)
                     return None
