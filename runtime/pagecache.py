@@ -106,7 +106,7 @@ class DatabaseGenerations:
     def read(self, keys: list[str]) -> list[str] | None:
         # the request's own connection: the snapshot the page is then rendered from
         rows = dict(db.session.connection().execute(_READ, {"keys": keys}).all())
-        if EVERYONE not in rows:  # only after someone emptied the table: start a new one
+        if EVERYONE not in rows:  # a new database (or an emptied table): a token to start
             self.bump({EVERYONE})
             return None
         # a user never bumped has no row; "new" is safe, since emptying the table (a

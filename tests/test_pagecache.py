@@ -465,8 +465,15 @@ def test_bulk_statements_bump_everyone(desk, people):
     assert "Aviso renomeado" in maria.get("/notices").get_data(as_text=True)
 
 
-def test_page_cache_mb_zero_switches_it_off(built_instance):
-    app = make_app(built_instance, PORTAL_PAGE_CACHE_BYTES=0)
+def test_page_cache_mb_zero_switches_it_off(built_instance, monkeypatch):
+    from runtime import create_app
+    from runtime.portal import InstanceError
+
+    monkeypatch.setenv("PORTAL_PAGE_CACHE_MB", "lots")
+    with pytest.raises(InstanceError, match="PORTAL_PAGE_CACHE_MB: expected a whole number"):
+        create_app(built_instance)
+    monkeypatch.setenv("PORTAL_PAGE_CACHE_MB", "0")
+    app = make_app(built_instance)
     assert "pagecache" not in app.extensions
     add_user(app)
     client = login(app, "maria@example.com")

@@ -5,8 +5,6 @@ Revises: 0009_portal_access
 Create Date: 2026-11-23 01:00:00
 """
 
-import secrets
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,14 +15,14 @@ depends_on = None
 
 
 def upgrade():
-    table = op.create_table(
+    # no row: the shared token is made on the first page read (runtime/pagecache.py), so a
+    # migrated, unused database stays empty (portal restore checks that)
+    op.create_table(
         'cache_generations',
         sa.Column('key', sa.String(length=80), nullable=False),
         sa.Column('token', sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint('key', name=op.f('pk_cache_generations')),
     )
-    # the shared generation every cached page is filed under; users get theirs on first write
-    op.bulk_insert(table, [{'key': 'everyone', 'token': secrets.token_hex(8)}])
 
 
 def downgrade():
