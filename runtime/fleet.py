@@ -230,6 +230,7 @@ class Fleet:
         self._lock = threading.Lock()
         self._hosts: dict[str, Path] = {}
         self._known: dict[Path, list[str]] = {}  # the last readable host names of each
+        self._clashes: set[tuple[str, Path]] = set()  # (host, instance that lost it)
         self._slots: dict[Path, _Slot] = {}
         self._owners = Owners()
         self.shared = Shared()
@@ -253,7 +254,8 @@ class Fleet:
                 self._known[instance] = names
             for name in dict.fromkeys([instance.name + LOCAL, *names]):
                 first = hosts.setdefault(name, instance)
-                if first != instance:
+                if first != instance and (name, instance) not in self._clashes:
+                    self._clashes.add((name, instance))  # said once, not at every scan
                     log.error("fleet: %s and %s both answer on %s; %s serves it",
                               first.name, instance.name, name, first.name)
         self._hosts = hosts
@@ -274,8 +276,10 @@ class Fleet:
         return instance
 
     def _live(self, instance: Path) -> LiveInstance | None:
-        with self._lock:
-            slot = self._slots.setdefault(instance, _Slot())
+        slot = self._slots.get(instance)
+        if slot is None:
+            with self._lock:
+                slot = self._slots.setdefault(instance, _Slot())
         if slot.live is not None:
             return slot.live
         with slot.lock:  # one app per instance, even under concurrent first requests

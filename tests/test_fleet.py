@@ -115,6 +115,19 @@ def test_each_host_reaches_its_own_tenant_and_an_unknown_one_gets_a_bare_404(fle
     _close(fleet)
 
 
+def test_a_host_two_tenants_claim_goes_to_the_first_and_is_logged_once(fleet_dir, tmp_path,
+                                                                        caplog):
+    _build(tmp_path, "beta", "Beta Towers", ("portal.alpha.example",))
+    with caplog.at_level(logging.ERROR, logger="runtime.fleet"):
+        fleet = _fleet(fleet_dir)
+        fleet.scan()
+    assert fleet.hosts["portal.alpha.example"].name == "alpha"
+    assert caplog.text.count("alpha and beta both answer on portal.alpha.example") == 1
+    page = _get(Client(fleet), "portal.alpha.example").get_data(as_text=True)
+    assert "Alpha Homes" in page
+    _close(fleet)
+
+
 def test_instances_are_made_on_their_first_request_and_kept(fleet_dir):
     fleet = _fleet(fleet_dir)
     client = Client(fleet)
