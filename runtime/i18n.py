@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
+from flask_babel import get_translations
 
 from .extensions import babel
 
@@ -33,5 +34,21 @@ def to_local(utc: datetime | None) -> datetime | None:
     return utc.replace(tzinfo=UTC).astimezone(ZoneInfo(portal_timezone())).replace(tzinfo=None)
 
 
+def _bind_catalogue(app: Flask) -> None:
+    """Templates translate with the tenant's catalogue itself, loaded once.
+
+    Flask-Babel's template callables find the catalogue again on every call (context,
+    domain, locale: some 13 us each, 20 and more a page), although a portal speaks one
+    language, the tenant's: BABEL_DEFAULT_LOCALE is that locale, so the `force_locale`
+    around e-mails to staff selects this same catalogue.
+    """
+    with app.app_context():
+        catalogue = get_translations()
+    app.jinja_env.install_gettext_callables(
+        gettext=catalogue.ugettext, ngettext=catalogue.ungettext, newstyle=True,
+        pgettext=catalogue.upgettext, npgettext=catalogue.unpgettext)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=portal_locale, timezone_selector=portal_timezone)
+    _bind_catalogue(app)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g, has_request_context, session
-from sqlalchemy import literal, null, select, union_all
+from sqlalchemy import bindparam, literal, null, select, union_all
 
 from ..extensions import db
 from ..models import User
@@ -48,6 +48,18 @@ class Scope:
         return self.everything or contract_id in self.contract_ids
 
 
+# built once with a bound user id: a page pays for executing them, not for building them
+_MANAGED = (select(SyndicDevelopment.development_id)
+            .where(SyndicDevelopment.user_id == bindparam("scope_user")))
+_CLIENT = union_all(
+    select(Contract.id, Unit.id, Unit.development_id, literal(0))
+    .join(ContractParty, ContractParty.contract_id == Contract.id)
+    .join(Unit, Unit.id == Contract.unit_id)
+    .where(ContractParty.user_id == bindparam("scope_user"), Contract.status != "cancelled"),
+    select(null(), null(), SyndicDevelopment.development_id, literal(1))
+    .where(SyndicDevelopment.user_id == bindparam("scope_user")))
+
+
 def scope_of(user: User) -> Scope:
     """The scope of `user`, computed once per request (one query)."""
     cached = g.get("portal_scope")
@@ -56,8 +68,7 @@ def scope_of(user: User) -> Scope:
     if user.is_staff:
         scope = Scope(frozenset(), frozenset(), frozenset(), everything=True)
     elif user.role == "syndic":
-        ids = frozenset(db.session.scalars(select(SyndicDevelopment.development_id)
-                                           .where(SyndicDevelopment.user_id == user.id)))
+        ids = frozenset(db.session.scalars(_MANAGED, {"scope_user": user.id}))
         scope = Scope(ids, frozenset(), frozenset(), managed_ids=ids, view="syndic")
     else:
         scope = _client_scope(user)
@@ -67,14 +78,7 @@ def scope_of(user: User) -> Scope:
 
 def _client_scope(user: User) -> Scope:
     """A client's contracts and the developments they manage, in one statement."""
-    contracts = (select(Contract.id, Unit.id, Unit.development_id)
-                 .join(ContractParty, ContractParty.contract_id == Contract.id)
-                 .join(Unit, Unit.id == Contract.unit_id)
-                 .where(ContractParty.user_id == user.id, Contract.status != "cancelled"))
-    managed = select(null(), null(), SyndicDevelopment.development_id).where(
-        SyndicDevelopment.user_id == user.id)
-    rows = db.session.execute(union_all(
-        contracts.add_columns(literal(0)), managed.add_columns(literal(1)))).all()
+    rows = db.session.execute(_CLIENT, {"scope_user": user.id}).all()
     managed_ids = frozenset(r[2] for r in rows if r[3])
     if managed_ids and has_request_context() and session.get(VIEW_KEY) == "syndic":
         return Scope(managed_ids, frozenset(), frozenset(), managed_ids=managed_ids,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ... import uploads
 from ...erp.models import Development
@@ -16,22 +16,27 @@ from .models import ConstructionPhoto, ConstructionUpdate
 PHASES = ["Fundação", "Estrutura", "Alvenaria", "Instalações", "Acabamento"]
 
 
+# the latest update of each development of `developments`, built once (a home page
+# executes it; building it was most of its cost)
+_NEWEST = (select(ConstructionUpdate.development_id,
+                  func.max(ConstructionUpdate.reported_on).label("day"))
+           .where(ConstructionUpdate.development_id.in_(bindparam("developments",
+                                                                  expanding=True)))
+           .group_by(ConstructionUpdate.development_id).subquery())
+_PROGRESS = (select(Development.id, Development.name, ConstructionUpdate.overall,
+                    ConstructionUpdate.reported_on)
+             .join(_NEWEST, _NEWEST.c.development_id == Development.id)
+             .join(ConstructionUpdate, (ConstructionUpdate.development_id == Development.id)
+                   & (ConstructionUpdate.reported_on == _NEWEST.c.day))
+             .order_by(Development.name))
+
+
 def progress() -> list | None:
     """The latest update of each development the user follows (one query); None: none."""
     ids = scope_of(current_user).development_ids
     if not ids:
         return None
-    newest = (select(ConstructionUpdate.development_id,
-                     func.max(ConstructionUpdate.reported_on).label("day"))
-              .where(ConstructionUpdate.development_id.in_(ids))
-              .group_by(ConstructionUpdate.development_id).subquery())
-    return db.session.execute(
-        select(Development.id, Development.name, ConstructionUpdate.overall,
-               ConstructionUpdate.reported_on)
-        .join(newest, newest.c.development_id == Development.id)
-        .join(ConstructionUpdate, (ConstructionUpdate.development_id == Development.id)
-              & (ConstructionUpdate.reported_on == newest.c.day))
-        .order_by(Development.name)).all() or None
+    return db.session.execute(_PROGRESS, {"developments": sorted(ids)}).all() or None
 
 
 def development_updates(development: Development) -> list[ConstructionUpdate]:

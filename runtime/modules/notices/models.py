@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import (
     ColumnElement,
@@ -11,8 +12,10 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    bindparam,
     exists,
     false,
+    func,
     or_,
     select,
     true,
@@ -23,6 +26,7 @@ from ...erp.models import Contract, ContractParty, Development, SyndicDevelopmen
 from ...erp.scope import scope_of
 from ...extensions import db
 from ...models import User, utcnow
+from ...paging import paged
 
 ROLES = ("buyers", "syndics")
 
@@ -141,18 +145,52 @@ def published(now: datetime) -> ColumnElement[bool]:
                 or_(Notice.publish_until.is_(None), Notice.publish_until > now))
 
 
-def visible_to(user: User, now: datetime | None = None, *,
-               every_tie: bool = False) -> Select:
-    """Select the notices `user` may see at `now`, newest first (staff: every published one).
+# the columns each listing shows (rows, not objects: nothing else is loaded)
+COLUMNS = {
+    "page": ("id", "title", "summary", "content_html", "thumbnail", "publish_from"),
+    "latest": ("id", "title", "summary", "thumbnail", "publish_from"),
+}
+LATEST = 3  # on the home page
+
+
+@cache
+def _statement(ties: tuple[str, ...] | None, what: str) -> Select:
+    """The notices readers with `ties` (None: staff) may see, built once per kind.
+
+    `what`: "page" or "latest" (rows of COLUMNS, newest first; "page" is LIMITed by
+    runtime/paging.py), "count", or "one" (the Notice `notice_id`). Parameters:
+    `notice_now`, `notice_reader` (a user id), and `notice_id` for "one".
+    """
+    if what == "count":
+        query = select(func.count(Notice.id))
+    elif what == "one":
+        query = select(Notice).where(Notice.id == bindparam("notice_id"))
+    else:
+        query = select(*(getattr(Notice, name) for name in COLUMNS[what]))
+    query = query.where(published(bindparam("notice_now")))
+    if ties is not None:
+        query = query.where(reaches(bindparam("notice_reader"), ties))
+    if what in COLUMNS:
+        query = query.order_by(Notice.publish_from.desc(), Notice.id.desc())
+    if what == "page":
+        query = paged(query)
+    elif what == "latest":
+        query = query.limit(LATEST)
+    return query
+
+
+def visible_to(user: User, what: str, now: datetime | None = None, *,
+               every_tie: bool = False) -> tuple[Select, dict]:
+    """The statement selecting the notices `user` may see at `now` (staff: every published
+    one) as `what` (see `_statement`), and its parameters.
 
     A buyer who also manages a building reads, in each portal, that portal's notices (lists,
     home); `every_tie` opens any notice of theirs, so a link (in its e-mail) works in either.
     """
-    query = select(Notice).where(published(now or utcnow()))
+    ties = None
     if not user.is_staff:
         ties = ("buyer", "syndic") if every_tie else (scope_of(user).view,)
-        query = query.where(reaches(user.id, ties))
-    return query.order_by(Notice.publish_from.desc(), Notice.id.desc())
+    return _statement(ties, what), {"notice_now": now or utcnow(), "notice_reader": user.id}
 
 
 def recipients(notice: Notice) -> Select:

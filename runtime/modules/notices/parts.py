@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage
 from ... import richtext, uploads
 from ...extensions import db
 from ...models import utcnow
+from ...paging import rows
 from .models import Notice, visible_to
 
 # (title, summary, html, thumbnail colour, days from now, audience: roles, developments)
@@ -51,7 +52,8 @@ DEMO_NOTICES = [
 
 def latest() -> list[Notice] | None:
     """The three newest notices a client may see, for the home page; None: none yet."""
-    return db.session.scalars(visible_to(current_user).limit(3)).all() or None
+    query, params = visible_to(current_user, "latest")
+    return rows(query, params) or None
 
 
 def _thumbnail(colour: tuple[int, int, int]) -> FileStorage:

@@ -23,6 +23,7 @@ from ...extensions import db
 from ...i18n import to_local, to_utc
 from ...inputs import page_arg
 from ...models import utcnow
+from ...paging import rows_page
 from ...staff import staff_required
 from . import bp
 from .forms import NoticeForm
@@ -40,14 +41,15 @@ def _settings() -> dict:
 @login_required
 def index():
     per_page = _settings()["per_page"]
-    page = db.paginate(visible_to(current_user), page=page_arg(per_page), per_page=per_page,
-                       error_out=False, count=True)
+    rows, params = visible_to(current_user, "page")
+    count = visible_to(current_user, "count")[0]  # the same parameters
+    page = rows_page(page_arg(per_page), per_page, rows=rows, counting=count, params=params)
     return render_template("notices/index.html", page=page, timeline=_settings()["timeline"])
 
 
 def _visible_or_404(notice_id: int) -> Notice:
-    notice = db.session.scalar(visible_to(current_user, every_tie=True)
-                               .where(Notice.id == notice_id))
+    query, params = visible_to(current_user, "one", every_tie=True)
+    notice = db.session.scalar(query, {**params, "notice_id": notice_id})
     if notice is None:
         abort(404)
     return notice

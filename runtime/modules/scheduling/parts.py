@@ -18,15 +18,16 @@ from .models import Appointment
 def pending(user=None):
     """The client's next appointments (at most 3), or None."""
     user = user or current_user
-    rows = db.session.scalars(service.upcoming(user.id, limit=3)).all()
+    rows = service.upcoming(user.id, limit=3)
     return [(a, service.label(a.type_id)) for a in rows] or None
 
 
 def home_card():
     """The next appointment on the home page (None: the menu entry is enough)."""
-    appointment = db.session.scalars(service.upcoming(current_user.id, limit=1)).first()
-    if appointment is None:
+    found = service.upcoming(current_user.id, limit=1)
+    if not found:
         return None
+    appointment = found[0]
     return {"appointment": appointment, "label": service.label(appointment.type_id)}
 
 

@@ -42,7 +42,7 @@ def _week_start(default: date) -> date:
 @login_required
 def index():
     now = utcnow()
-    upcoming = db.session.scalars(service.upcoming(current_user.id, now, limit=50)).all()
+    upcoming = service.upcoming(current_user.id, now, limit=50)
     past = db.session.scalars(
         select(Appointment).where(Appointment.user_id == current_user.id,
                                   ~Appointment.id.in_([a.id for a in upcoming] or [0]))

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
 from flask import current_app, url_for
 from flask_babel import force_locale, format_date, format_time
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ... import mail
@@ -407,12 +408,19 @@ def on_outbox_pass(sender, now: datetime, **_kwargs) -> None:
     remind(now)
 
 
-def upcoming(user_id: int, now: datetime | None = None, limit: int | None = None):
-    query = (select(Appointment).where(Appointment.user_id == user_id,
-                                       Appointment.status.in_(ACTIVE),
-                                       Appointment.ends_at >= (now or utcnow()))
-             .order_by(Appointment.starts_at, Appointment.id))
-    return query.limit(limit) if limit else query
+@cache
+def _upcoming(limit: int) -> Select:
+    return (select(Appointment).where(Appointment.user_id == bindparam("user"),
+                                      Appointment.status.in_(ACTIVE),
+                                      Appointment.ends_at >= bindparam("now"))
+            .order_by(Appointment.starts_at, Appointment.id).limit(limit))
+
+
+def upcoming(user_id: int, now: datetime | None = None, limit: int = 50) -> list[Appointment]:
+    """A user's next `limit` appointments still to happen. The statement is built once
+    per limit: the home page's card runs it on every visit."""
+    return db.session.scalars(_upcoming(limit),
+                              {"user": user_id, "now": now or utcnow()}).all()
 
 
 def day_bounds(first: date, days: int) -> tuple[datetime, datetime]:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
+from sqlalchemy.orm import aliased
 
 from ... import ratelimit, uploads
+from ...erp.models import CommonArea, Development, Unit
 from ...extensions import db
 from ...inputs import page_arg
 from ...models import utcnow
+from ...paging import paged, rows, rows_page
 from . import place, service, sla, stages, syndic, tickets_bp
 from .forms import CancelForm, RateForm, RejectForm
 from .models import FILTERS, Ticket, TicketAttachment, TicketMessage
@@ -22,13 +29,94 @@ def _settings() -> dict:
     return current_app.extensions["portal"]["modules"]["tickets"]
 
 
-def _listed(now):
-    """The client's tickets that are still listed (finished ones fade out)."""
-    query = select(Ticket).options(*place.loaded()).where(syndic.followed())
-    since = service.visible_since(now)
-    if since is not None:
-        query = query.where(or_(Ticket.status != "finished", Ticket.finished_at >= since))
-    return query
+@dataclass(frozen=True)
+class _Named:
+    name: str
+
+
+@dataclass(frozen=True)
+class _ListedUnit:
+    code: str
+    tower: str | None
+    development: _Named
+
+
+@dataclass(frozen=True)
+class _ListedArea:
+    name: str
+    development: _Named
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A ticket as "My tickets" lists it (tickets/_macros.html reads these names): rows of
+    the columns shown, where ORM objects would load the description and answers too."""
+
+    protocol: str
+    title: str
+    status: str
+    created_at: datetime
+    sla_due_at: datetime
+    sla_paused_since: datetime | None
+    resolved_at: datetime | None
+    unit: _ListedUnit | None
+    common_area: _ListedArea | None
+
+    @classmethod
+    def of(cls, row) -> Listed:
+        unit = area = None
+        if row.unit_id is not None:
+            unit = _ListedUnit(row.unit_code, row.unit_tower, _Named(row.unit_development))
+        elif row.common_area_id is not None:
+            area = _ListedArea(row.area_name, _Named(row.area_development))
+        return cls(row.protocol, row.title, row.status, row.created_at, row.sla_due_at,
+                   row.sla_paused_since, row.resolved_at, unit, area)
+
+
+_UNIT_DEVELOPMENT, _AREA_DEVELOPMENT = aliased(Development), aliased(Development)
+_LISTED = (select(Ticket.protocol, Ticket.title, Ticket.status, Ticket.created_at,
+                  Ticket.sla_due_at, Ticket.sla_paused_since, Ticket.resolved_at,
+                  Ticket.unit_id, Ticket.common_area_id, Unit.code.label("unit_code"),
+                  Unit.tower.label("unit_tower"),
+                  _UNIT_DEVELOPMENT.name.label("unit_development"),
+                  CommonArea.name.label("area_name"),
+                  _AREA_DEVELOPMENT.name.label("area_development"))
+           .outerjoin(Unit, Unit.id == Ticket.unit_id)
+           .outerjoin(_UNIT_DEVELOPMENT, _UNIT_DEVELOPMENT.id == Unit.development_id)
+           .outerjoin(CommonArea, CommonArea.id == Ticket.common_area_id)
+           .outerjoin(_AREA_DEVELOPMENT, _AREA_DEVELOPMENT.id == CommonArea.development_id))
+
+
+class Listing(NamedTuple):
+    """The statements of "My tickets": counts per status, a page of rows, the ones to rate."""
+
+    counts: Select
+    rows: Select
+    to_rate: Select
+
+
+def _listing(view: str, fading: bool, search: ColumnElement[bool] | None = None) -> Listing:
+    """The client's tickets that are still listed in portal `view` (tickets/syndic.py).
+
+    `fading`: finished ones stop being listed after a while (parameter `since`). Parameters:
+    those of syndic.following(), `since`, `statuses` (the filter's) and the page's.
+    """
+    where = [syndic.FOLLOWED[view]]
+    if fading:
+        where.append(or_(Ticket.status != "finished", Ticket.finished_at >= bindparam("since")))
+    if search is not None:
+        where.append(search)
+    return Listing(
+        counts=select(Ticket.status, func.count()).where(*where).group_by(Ticket.status),
+        rows=paged(_LISTED.where(*where, Ticket.status.in_(bindparam("statuses", expanding=True)))
+                   .order_by(Ticket.updated_at.desc(), Ticket.id.desc())),
+        to_rate=select(Ticket.protocol).where(*where, Ticket.status == "finished",
+                                              Ticket.rating.is_(None))
+        .order_by(Ticket.finished_at.desc()).limit(5))
+
+
+_LISTINGS = {(view, fading): _listing(view, fading)
+             for view in syndic.FOLLOWED for fading in (False, True)}
 
 
 @tickets_bp.get("/tickets")
@@ -40,27 +128,23 @@ def index():
     if current not in filters:
         current = filters[0]
     text = request.args.get("q", "").strip()[:100]
-    listed = _listed(now)
-    if text:
-        listed = listed.where(_matches(text))
-    # one query counts every filter
-    listed_rows = listed.subquery()
-    by_status = dict(db.session.execute(
-        select(listed_rows.c.status, func.count()).group_by(listed_rows.c.status)).all())
+    view, params = syndic.following()
+    since = service.visible_since(now)
+    # a search is a statement of its own; the plain list's are built once
+    listing = (_listing(view, since is not None, _matches(text)) if text
+               else _LISTINGS[view, since is not None])
+    params["since"] = since
+    by_status = dict(rows(listing.counts, params))
     counts = {name: sum(by_status.get(s, 0) for s in FILTERS[name]) for name in filters}
-    query = listed.where(Ticket.status.in_(FILTERS[current])).order_by(Ticket.updated_at.desc(),
-                                                                       Ticket.id.desc())
-    page = db.paginate(query, page=page_arg(PER_PAGE), per_page=PER_PAGE, error_out=False,
-                       count=False)
-    page.total = counts[current]
+    page = rows_page(page_arg(PER_PAGE), PER_PAGE, rows=listing.rows, total=counts[current],
+                     params={**params, "statuses": list(FILTERS[current])})
+    page.items = [Listed.of(row) for row in page.items]
     to_rate = []
     if _settings()["evaluation"]:
-        to_rate = db.session.scalars(listed.where(Ticket.status == "finished",
-                                                  Ticket.rating.is_(None))
-                                     .order_by(Ticket.finished_at.desc()).limit(5)).all()
+        to_rate = rows(listing.to_rate, params)
     return render_template("tickets/index.html", page=page, counts=counts, filters=filters,
                            current=current, q=text, to_rate=to_rate, now=now,
-                           label=service.status_label, sla=sla,
+                           label=service.status_labels().__getitem__, sla=sla,
                            syndic_view=syndic.in_syndic_view())
 
 
@@ -81,6 +165,12 @@ def _matches(text: str):
                Ticket.id.in_(replies))
 
 
+_OWN = {view: select(Ticket).options(*place.loaded()).where(
+    Ticket.protocol == bindparam("protocol"),
+    or_(followed, Ticket.client_id == bindparam("follower")))
+    for view, followed in syndic.FOLLOWED.items()}
+
+
 def own_ticket(protocol: str) -> Ticket:
     """The logged-in client's ticket, or 404: another client's ticket does not exist here.
 
@@ -88,8 +178,8 @@ def own_ticket(protocol: str) -> Ticket:
     (tickets/syndic.py), never another buyer's. One's own request opens in either portal,
     so the link in its e-mails works whichever portal one is in.
     """
-    ticket = db.session.scalar(select(Ticket).options(*place.loaded()).where(
-        Ticket.protocol == protocol, or_(syndic.followed(), Ticket.client_id == current_user.id)))
+    view, params = syndic.following()
+    ticket = db.session.scalar(_OWN[view], {**params, "protocol": protocol})
     if ticket is None:
         abort(404)
     return ticket

@@ -11,10 +11,14 @@ from sqlalchemy import func, select
 from ...erp.models import CommonArea, Unit
 from ...extensions import db
 from ...models import OutboxMessage, User, utcnow
+from ...paging import rows
 from . import service, syndic
 from .models import FILTERS, Ticket
 
 UNIT_REQUESTS = 10  # the latest shown on "My unit"; "My tickets" has them all
+# the home card's count in either portal, built once (tickets/syndic.py binds the user)
+WAITING = {view: select(func.count(Ticket.id)).where(followed, Ticket.status.in_(
+    FILTERS["my_action"])) for view, followed in syndic.FOLLOWED.items()}
 
 
 def waiting_card() -> int | None:
@@ -23,8 +27,8 @@ def waiting_card() -> int | None:
     cached = g.get("tickets_waiting")
     if cached is not None and cached[0] == current_user.id:
         return cached[1]
-    count = db.session.scalar(select(func.count(Ticket.id)).where(
-        syndic.followed(), Ticket.status.in_(FILTERS["my_action"]))) or None
+    view, params = syndic.following()
+    count = rows(WAITING[view], params)[0][0] or None
     g.tickets_waiting = (current_user.id, count)
     return count
 

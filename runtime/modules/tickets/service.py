@@ -6,12 +6,13 @@ transaction; callers commit, and the outbox worker delivers them (runtime/mail.p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app, g, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 
 from ... import mail, uploads
 from ...extensions import db
@@ -55,23 +56,41 @@ def request_type(division_id: str, request_id: str) -> dict | None:
     return None
 
 
-def staff_status_label(status: str) -> str:
+def _translated(name: str, labels: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """`labels()` translated once per language of the app: a list shows a status per
+    ticket, and each one used to translate all seven."""
+    cache = current_app.extensions.setdefault("tickets_status_labels", {})
+    key = (name, str(get_locale()))
+    if key not in cache:
+        cache[key] = labels()
+    return cache[key]
+
+
+def staff_status_labels() -> dict[str, str]:
     """Status names for staff: neutral, not addressed to the client."""
-    return {
+    return _translated("staff", lambda: {
         "new": _("New"), "in_progress": _("In progress"),
         "awaiting_feedback": _("Awaiting feedback"), "feedback_returned": _("Feedback returned"),
         "resolved": _("Resolved"), "finished": _("Finished"), "cancelled": _("Cancelled"),
-    }[status]
+    })
 
 
-def status_label(status: str) -> str:
+def staff_status_label(status: str) -> str:
+    return staff_status_labels()[status]
+
+
+def status_labels() -> dict[str, str]:
     """Status names as clients read them: whose move it is."""
-    return {
+    return _translated("client", lambda: {
         "new": _("New"), "in_progress": _("In progress"),
         "awaiting_feedback": _("Waiting for your reply"),
         "feedback_returned": _("Reply sent"), "resolved": _("Resolved: please confirm"),
         "finished": _("Finished"), "cancelled": _("Cancelled"),
-    }[status]
+    })
+
+
+def status_label(status: str) -> str:
+    return status_labels()[status]
 
 
 def _move(ticket: Ticket, to: str, actor: User | None, note: str | None, now: datetime) -> None:
@@ -214,21 +233,28 @@ def assign(ticket: Ticket, staff: User, assignee: User | None) -> None:
         _move(ticket, "in_progress", staff, None, utcnow())
 
 
+def _records(internal: bool) -> tuple[Select, Select, Select]:
+    messages = select(TicketMessage).where(TicketMessage.ticket_id == bindparam("ticket"))
+    files = select(TicketAttachment).where(TicketAttachment.ticket_id == bindparam("ticket"))
+    if not internal:
+        messages = messages.where(TicketMessage.internal.is_(False))
+        files = files.where(TicketAttachment.internal.is_(False))
+    events = select(TicketEvent).where(TicketEvent.ticket_id == bindparam("ticket"))
+    return (messages.order_by(TicketMessage.created_at, TicketMessage.id),
+            events.order_by(TicketEvent.at, TicketEvent.id), files.order_by(TicketAttachment.id))
+
+
+# built once for each reader: a ticket's page executes them
+_RECORDS = {internal: _records(internal) for internal in (False, True)}
+
+
 def records(ticket: Ticket, *, internal: bool) -> tuple[list, list, list]:
     """Messages, stage history and attachments of a ticket, oldest first.
 
     Clients never get internal notes nor internal attachments (internal=False).
     """
-    messages = select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
-    files = select(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id)
-    if not internal:
-        messages = messages.where(TicketMessage.internal.is_(False))
-        files = files.where(TicketAttachment.internal.is_(False))
-    events = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-    return (db.session.scalars(messages.order_by(TicketMessage.created_at, TicketMessage.id))
-            .all(),
-            db.session.scalars(events.order_by(TicketEvent.at, TicketEvent.id)).all(),
-            db.session.scalars(files.order_by(TicketAttachment.id)).all())
+    params = {"ticket": ticket.id}
+    return tuple(db.session.scalars(query, params).all() for query in _RECORDS[internal])
 
 
 # -- who sees what ---------------------------------------------------------------------------

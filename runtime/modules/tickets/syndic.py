@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from flask import abort, current_app, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from ...erp.models import CommonArea
 from ...erp.scope import scope_of
@@ -33,18 +33,26 @@ def in_syndic_view() -> bool:
         scope_of(current_user).syndic
 
 
-def followed():
-    """Which tickets the logged-in user follows, as a WHERE clause.
+# Which tickets a user follows, as WHERE clauses with the user bound at execution
+# (`following()` gives the parameters): built once, so a list or a count pays only for
+# running. Their own in the buyer's portal; in the building manager's, the requests opened
+# there about the common areas of the developments they manage.
+FOLLOWED = {
+    "buyer": (Ticket.client_id == bindparam("follower"))
+    & or_(Ticket.origin.is_(None), Ticket.origin != ORIGIN),
+    "syndic": (Ticket.origin == ORIGIN) & Ticket.common_area_id.in_(
+        select(CommonArea.id).where(
+            CommonArea.development_id.in_(bindparam("managed", expanding=True)))),
+}
 
-    Their own in the buyer's portal; in the building manager's, the requests opened there
-    about the common areas of the developments they manage.
-    """
+
+def following() -> tuple[str, dict]:
+    """The logged-in user's portal ("buyer" or "syndic": the key of FOLLOWED) and the
+    parameters of its clause."""
     if not in_syndic_view():
-        return (Ticket.client_id == current_user.id) & or_(Ticket.origin.is_(None),
-                                                             Ticket.origin != ORIGIN)
-    managed = scope_of(current_user).managed_ids
-    return (Ticket.origin == ORIGIN) & Ticket.common_area_id.in_(
-        select(CommonArea.id).where(CommonArea.development_id.in_(managed)))
+        return "buyer", {"follower": current_user.id}
+    return "syndic", {"follower": current_user.id,
+                      "managed": sorted(scope_of(current_user).managed_ids)}
 
 
 def origin() -> str | None:
