@@ -392,7 +392,7 @@ def cached_page(bucket: int = BUCKET_SECONDS) -> Callable:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             cache = _cache()
-            if cache is None or not _cacheable():
+            if cache is None or not cache.pages.max_bytes or not _cacheable():
                 return view(*args, **kwargs)
             try:
                 tokens = cache.generations.read([EVERYONE, user_key(current_user.id)])
@@ -426,16 +426,18 @@ def _redis_errors() -> type[Exception]:
 
 
 def init_app(app: Flask) -> None:
-    """Keep pages in this app unless PAGE_CACHE_MB is 0; after the modules are registered."""
-    max_bytes = app.config.get("PORTAL_PAGE_CACHE_BYTES", 64 * 2**20)
-    if not max_bytes:
-        return
+    """Wrap the cached views; after the modules are registered.
+
+    With PAGE_CACHE_MB at 0 this process keeps no page, but its writes still change the
+    generations: other processes (web workers, other nodes) keep pages of the same data.
+    """
     url = app.config.get("PORTAL_REDIS_URL")
     generations = (RedisGenerations(url, app.config["PORTAL_REDIS_PREFIX"]) if url
                    else DatabaseGenerations())
     portal = app.extensions["portal"]
     app.extensions["pagecache"] = PageCache(
-        generations, max_bytes, portal.lease.folder.name if portal.lease is not None else "")
+        generations, app.config["PORTAL_PAGE_CACHE_BYTES"],
+        portal.lease.folder.name if portal.lease is not None else "")
     for manifest in portal.modules.values():  # the screens modules declare (Manifest)
         for endpoint in manifest.cached_pages:
             app.view_functions[endpoint] = cached_page()(app.view_functions[endpoint])
