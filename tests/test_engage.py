@@ -354,9 +354,10 @@ def test_nothing_waiting_no_pop_up(estate):
     assert not [i for i in items if re.match(r"Confirme|\d+ solicitaç|\d+ novos? doc", i)]
 
 
-def test_the_home_page_after_the_gates_stays_within_8_statements(estate):
-    """The first page after login (gates checked, pop-up gathered) and the referral and
-    staff pages with 10,000 referrals and confirmations."""
+def test_the_home_page_after_the_gates_stays_within_9_statements(estate):
+    """The first page after login (gates checked, pop-up gathered: 9, one of them the home
+    banners' SELECT) and the referral and staff pages (8) with 10,000 referrals and
+    confirmations."""
     from runtime.extensions import db
     from runtime.models import User, utcnow
     from runtime.modules.engage.models import AddressConfirmation, Referral
@@ -395,9 +396,10 @@ def test_the_home_page_after_the_gates_stays_within_8_statements(estate):
             statements.clear()
             reply = who.get(url)
             assert reply.status_code in (200, 204), (url, reply.headers.get("Location"))
-            if len(statements) > 8:
+            budget = 9 if url == "/" else 8  # home also reads its banners (runtime/banners.py)
+            if len(statements) > budget:
                 print("\n".join(s[:160].replace("\n", " ") for s in statements))
-            assert len(statements) <= 8, (url, len(statements))
+            assert len(statements) <= budget, (url, len(statements))
     finally:
         event.remove(engine, "before_cursor_execute", count)
 
