@@ -14,7 +14,6 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import settings
@@ -25,6 +24,7 @@ from .releases import ReleaseLease
 __all__ = ["InstanceError", "create_app", "load_config"]
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+FLEET_OVERFLOW = 7  # connections a tenant of a fleet opens beyond its one under a burst
 
 
 def load_config(instance: Path, release: Path | None = None) -> dict:
@@ -56,8 +56,8 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
 
     Settings come from the instance's settings.py, then the PORTAL_* variables, then
     `test_config`; this is the one place that reads the process environment. `fleet`: one
-    of many instances in this process (runtime/fleet.py), so it keeps no database
-    connection between requests: hundreds of tenants must not each hold some open.
+    of many instances in this process (runtime/fleet.py), so it keeps one idle database
+    connection at most (and the fleet lets only its busiest tenants keep theirs).
     """
     instance = Path(instance_path).resolve()
     check_release(load_config(instance), instance)  # a clear error before anything is held
@@ -93,10 +93,9 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
                   portal["tenant"]["id"])
     if test_config:
         app.config.update(test_config)
-    if fleet:  # a connection per request; a ping of a fresh connection would be a wasted trip
-        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"], poolclass=NullPool)
-        options.pop("pool_pre_ping", None)
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if fleet and ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"], pool_size=1, max_overflow=FLEET_OVERFLOW)
     proxies = app.config["PORTAL_PROXY_COUNT"]
     if proxies:  # behind a TLS-terminating proxy: trust its X-Forwarded-* headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

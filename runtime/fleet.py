@@ -17,8 +17,9 @@ secret_key), session cookie (portal_<id>), database, uploads and outbox. Setting
 the process environment gives every tenant at once could undo that: the fleet refuses an
 instance whose database or secret key is already another served instance's (a fleet-wide
 PORTAL_SECRET_KEY, or a PostgreSQL PORTAL_DATABASE_URL without PORTAL_DATABASE_SCHEMA).
-Apps are made with `fleet=True`: a database connection per request and none kept idle,
-so the connections of a process follow its concurrent requests, not its tenant count.
+Apps are made with `fleet=True` (one idle database connection at most), and only the
+IDLE_TENANTS tenants that used theirs last keep it: the connections of a process follow
+its concurrent requests plus a small constant, not its tenant count.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import os
 import resource
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 from jinja2.bccache import Bucket, BytecodeCache
@@ -40,6 +42,7 @@ from .status import instances
 log = logging.getLogger(__name__)
 RESCAN_SECONDS = 2.0
 RETRY_SECONDS = 10.0
+IDLE_TENANTS = 8  # tenants per process that keep an idle database connection
 LOCAL = ".localhost"
 NOT_FOUND = b"Not Found: no portal answers on this host name.\n"
 UNAVAILABLE = b"Service Unavailable: this portal cannot be served at the moment.\n"
@@ -135,21 +138,64 @@ class CompiledTemplates(BytecodeCache):
         self._code[bucket.key] = bucket.bytecode_to_string()  # one assignment: thread-safe
 
 
+class IdleConnections:
+    """Only the `cap` tenants that used the database last keep an idle connection.
+
+    A fleet's app keeps one idle connection at most (create_app(fleet=True): pool_size
+    1); 500 tenants would still keep 500 per process. Each time a connection goes back
+    to its pool, its tenant becomes the most recent; past `cap` tenants, the least
+    recent one's idle connection is closed (its pool stays usable and connects again
+    when asked). A process so holds at most `cap` idle connections plus those of the
+    requests it is answering: busy tenants skip the connection set-up, cold ones pay it.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._recent: OrderedDict[object, None] = OrderedDict()  # engines, least recent first
+        self._lock = threading.Lock()
+
+    def watch(self, engine) -> None:
+        from sqlalchemy import event
+
+        event.listen(engine, "checkin", lambda *_: self._returned(engine))  # kept by dispose()
+
+    def _returned(self, engine) -> None:
+        with self._lock:
+            self._recent[engine] = None
+            self._recent.move_to_end(engine)
+            stale = [self._recent.popitem(last=False)[0]
+                     for _ in range(len(self._recent) - self.cap)]
+        for old in stale:
+            old.pool.dispose()  # closes what is idle in it; checked-out connections go on
+
+    def idle(self) -> int:
+        """Idle connections held now (for tests and tools)."""
+        with self._lock:
+            engines = list(self._recent)
+        return sum(engine.pool.checkedin() for engine in engines)
+
+
 class Shared:
     """What the apps of one fleet process share, so that a tenant costs little more than
-    its own settings and state: URL maps, compiled templates, and the page cache's budget
-    (runtime/pagecache.py keeps PAGE_CACHE_MB of pages per app; 500 apps would each keep
-    that much, so the fleet's apps fill one store of that size, least recently used
-    dropped first; a page's key holds its release and host, so no tenant gets another's)."""
+    its own settings and state: URL maps, compiled templates, the idle database
+    connections (IdleConnections) and the page cache's budget (runtime/pagecache.py keeps
+    PAGE_CACHE_MB of pages per app; 500 apps would each keep that much, so the fleet's
+    apps fill one store of that size, least recently used dropped first; a page's key
+    holds its release and host, so no tenant gets another's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, idle_tenants: int = IDLE_TENANTS) -> None:
         self.url_maps = UrlMaps()
         self.templates = CompiledTemplates()
+        self.connections = IdleConnections(idle_tenants)
         self._pages = None
         self._lock = threading.Lock()
 
     def adopt(self, app) -> None:
         """Make `app` use the fleet's shared parts (before its first request)."""
+        from .extensions import db
+
+        with app.app_context():
+            self.connections.watch(db.engine)
         self.url_maps.share(app)
         app.jinja_env.bytecode_cache = self.templates
         cache = app.extensions.get("pagecache")
@@ -361,10 +407,12 @@ class Outboxes:
         self._apps: dict[Path, tuple[str, object]] = {}  # instance -> (release, app)
         self._failed: dict[Path, str] = {}  # instance -> the release that could not be made
         self._owners = Owners()
+        self._connections = IdleConnections(IDLE_TENANTS)
 
     def app_of(self, instance: Path):
         """The app of the instance's current release (None: it cannot be made)."""
         from . import create_app
+        from .extensions import db
 
         target = os.readlink(instance / "release")
         held = self._apps.get(instance)
@@ -387,6 +435,8 @@ class Outboxes:
             return None
         if held is not None:
             _close(held[1])
+        with app.app_context():
+            self._connections.watch(db.engine)
         self._failed.pop(instance, None)
         self._apps[instance] = (target, app)
         return app

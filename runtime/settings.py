@@ -223,9 +223,18 @@ def _secret_key(layers: _Layers, data_dir: Path) -> str | bytes:
         return key
     path = data_dir / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # written whole under a name of its own, then linked into place: a worker starting
+        # at the same moment never reads a half-written (empty) key, nor fails on ours
+        part = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
+        try:
+            os.link(part, path)
+        except FileExistsError:
+            pass  # another process was first: its key is the instance's
+        finally:
+            part.unlink()
     return path.read_text().strip()
 
 
