@@ -44,8 +44,16 @@ RESCAN_SECONDS = 2.0
 RETRY_SECONDS = 10.0
 IDLE_TENANTS = 8  # tenants per process that keep an idle database connection
 LOCAL = ".localhost"
-NOT_FOUND = b"Not Found: no portal answers on this host name.\n"
-UNAVAILABLE = b"Service Unavailable: this portal cannot be served at the moment.\n"
+# plain text in the portal's three languages: no tenant (nor its language) is known here
+NOT_FOUND = ("Not Found: no portal answers on this host name.\n"
+             "Não encontrado: nenhum portal responde neste endereço.\n"
+             "No encontrado: ningún portal responde en esta dirección.\n").encode()
+UNAVAILABLE = ("Service Unavailable: this portal cannot be served at the moment; try again "
+               "in a few minutes.\n"
+               "Serviço indisponível: este portal não pode ser exibido agora; tente de novo "
+               "em alguns minutos.\n"
+               "Servicio no disponible: este portal no puede mostrarse ahora; inténtelo de "
+               "nuevo en unos minutos.\n").encode()
 
 
 def host_of(environ: dict) -> str:

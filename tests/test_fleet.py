@@ -109,7 +109,7 @@ def test_each_host_reaches_its_own_tenant_and_an_unknown_one_gets_a_bare_404(fle
         response = _get(client, host)
         body = response.get_data(as_text=True)
         assert response.status_code == 404, host
-        assert response.mimetype == "text/plain"
+        assert response.mimetype == "text/plain" and "nenhum portal" in body
         for word in ("alpha", "beta", "Alpha", "Beta"):
             assert word not in body
     _close(fleet)
@@ -234,7 +234,8 @@ def test_a_broken_instance_answers_503_while_the_others_serve(fleet_dir, tmp_pat
         for host in ("alpha.localhost", "portal.alpha.example"):
             response = _get(client, host)
             assert response.status_code == 503, host
-            assert "Beta" not in response.get_data(as_text=True)
+            text = response.get_data(as_text=True)
+            assert "try again" in text and "tente de novo" in text and "Beta" not in text
         assert _get(client, "beta.localhost").status_code == 200
     failures = [r for r in caplog.records if "alpha cannot be served" in r.getMessage()]
     assert len(failures) == 1, "one log line, not one per request"
