@@ -46,7 +46,6 @@ from itertools import chain
 from typing import Any
 
 from flask import Flask, Response, current_app, g, has_app_context, make_response, request, session
-from flask_babel import get_locale
 from flask_login import current_user
 from flask_sqlalchemy.session import Session as PortalSession
 from flask_wtf.csrf import generate_csrf
@@ -55,6 +54,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column, object_session
 
 from .extensions import db
+from .i18n import portal_locale
 
 log = logging.getLogger(__name__)
 
@@ -326,7 +326,8 @@ def _cacheable() -> bool:
 
 def _key(cache: PageCache, tokens: list[str], bucket: int) -> tuple:
     view = session.get(VIEW_KEY) if current_user.role == "client" else current_user.role
-    return (cache.release, request.host, request.full_path, str(get_locale()),
+    # the language Babel renders the page in (its selector), without building a Locale
+    return (cache.release, request.host, request.full_path, portal_locale(),
             current_user.id, view, *tokens, int(_now() // bucket))
 
 
