@@ -465,6 +465,29 @@ def test_bulk_statements_bump_everyone(desk, people):
     assert "Aviso renomeado" in maria.get("/notices").get_data(as_text=True)
 
 
+def test_a_write_in_one_worker_changes_the_pages_another_keeps(desk):
+    """Two processes' apps on one database (and one Redis): each keeps its own pages, and
+    the generations they share carry a write of one to the other."""
+    from runtime import create_app
+    from runtime.extensions import db
+
+    shared = {key: desk.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "PORTAL_REDIS_URL",
+                                                "PORTAL_REDIS_PREFIX")}
+    other = create_app(desk.instance_path, {"TESTING": True, **shared})
+    try:
+        reader = login(other, "joao.lima@example.com")
+        reader.get("/notices")
+        assert "Assembleia geral" not in reader.get("/notices").get_data(as_text=True)
+        response = submit(_staff(desk), "/staff/notices/new", {  # written through the first
+            "title": "Assembleia geral", "summary": "Dia 20", "content": "<p>Pauta</p>",
+            "publish_from": "2020-01-01T08:00", "active": "y"})
+        assert response.status_code == 302
+        assert "Assembleia geral" in reader.get("/notices").get_data(as_text=True)
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+
+
 def test_page_cache_mb_zero_switches_it_off(built_instance, monkeypatch):
     from runtime import create_app
     from runtime.portal import InstanceError
