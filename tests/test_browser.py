@@ -277,6 +277,39 @@ def test_staff_pick_a_unit_for_a_document_by_typing(browser, live_portal, tmp_pa
     context.close()
 
 
+_SHAPES = """() => [...document.querySelectorAll('main img')].filter(img => img.offsetWidth > 0)
+  .map(img => {
+    // the shape the CSS asks for ("16 / 5"); else, unless the image is cropped on purpose
+    // (object-fit), its own shape ("auto 1600 / 500" comes from the width/height attributes)
+    const style = getComputedStyle(img);
+    const asked = !style.aspectRatio.startsWith('auto') && style.aspectRatio.includes('/');
+    if (!asked && style.objectFit !== 'fill') return null;
+    const [a, b] = asked ? style.aspectRatio.split('/').map(Number)
+      : [img.naturalWidth, img.naturalHeight];
+    return {src: img.currentSrc, box: img.offsetWidth / img.offsetHeight, meant: a / b};
+  }).filter(Boolean)"""
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_images_keep_their_shape_at_phone_and_desktop_widths(browser, live_portal, width):
+    """A width/height pair on an <img> is a height too, unless the CSS says `height: auto`:
+    banners and construction photos were drawn 500 px tall in a 390 px column, cropped."""
+    context = browser.new_context(viewport={"width": width, "height": 860})
+    page = context.new_page()
+    _login(page, live_portal)
+    page.goto(live_portal + "/construction")
+    page.get_by_role("link", name="Residencial Jardins").click()
+    page.wait_for_load_state("load")
+    for url in (live_portal + "/", page.url):
+        page.goto(url)
+        page.wait_for_load_state("load")
+        shapes = page.evaluate(_SHAPES)
+        assert shapes, url
+        wrong = [s for s in shapes if abs(s["box"] / s["meant"] - 1) > 0.03]
+        assert not wrong, (url, wrong)
+    context.close()
+
+
 @pytest.mark.parametrize("motion", ["no-preference", "reduce"])
 def test_home_carousel_can_be_paused_and_keeps_still_under_reduced_motion(browser, live_portal,
                                                                          motion):
