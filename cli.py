@@ -165,15 +165,18 @@ def _next_steps(instance: Path) -> None:
               help="systemd: the virtual environment the portal package is installed in.")
 @click.option("--upload-max-mb", default=10, show_default=True, type=click.IntRange(1, 2048),
               help="PORTAL_UPLOAD_MAX_MB; the proxy's request size limit follows it.")
+@click.option("--fleet", "shared", is_flag=True,
+              help="One set of workloads serving every instance under the folder (the fleet "
+                   "entry, a schema per tenant), not one set per instance.")
 def deploy(source: Path, target: str, out_dir: Path, registry: str, namespace: str, prefix: str,
-           upload_max_mb: int) -> None:
+           upload_max_mb: int, shared: bool) -> None:
     """Write a deploy bundle for a built instance, or for every instance under a folder."""
     from generator.deploy import DeployError, Options, warnings, write_bundle
 
     options = Options(registry=registry.rstrip("/"), namespace=namespace,
                       prefix=prefix.rstrip("/"), upload_max_mb=upload_max_mb)
     try:
-        written = write_bundle(source, target, out_dir, options)
+        written = write_bundle(source, target, out_dir, options, shared=shared)
     except DeployError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote a {target} bundle in {out_dir}/ ({len(written)} files); "
@@ -571,6 +574,9 @@ def backup(instance: str, out_file: Path) -> None:
     size = out_file.stat().st_size / 2**20
     click.echo(f"backed up {manifest['tenant']} ({manifest['engine']} database, "
                f"{manifest['files']} file(s)) to {out_file} ({size:.1f} MB)")
+    if manifest.get("uploads_in"):
+        click.echo(f"note: uploaded files are in {manifest['uploads_in']}, not in this "
+                   "archive: back the bucket up with its own tools (see README)")
 
 
 @main.command()

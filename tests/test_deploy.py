@@ -6,6 +6,7 @@ import re
 import shutil
 import stat
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -332,3 +333,161 @@ def test_the_repository_dockerfile_is_multi_stage_and_non_root():
     assert "pip install /src" in text
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".venv" in ignored and ".git" in ignored
+
+
+# -- fleet bundles (--fleet): one set of workloads for every instance --------------------
+
+
+def _fleet_env(container: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in container["env"]}
+
+
+def test_a_fleet_bundle_runs_every_tenant_in_one_deployment(fleet, tmp_path):
+    import kubernetes_validate
+
+    out = tmp_path / "k8s"
+    code, output = _deploy(fleet, "--fleet", "--target", "kubernetes", "--out", out,
+                           "--registry", "registry.example.com/p")
+    assert code == 0, output
+    assert sorted(p.name for p in out.glob("*.yaml")) == ["fleet.yaml"]
+    docs = _documents(out / "fleet.yaml")
+    for doc in docs.values():
+        kubernetes_validate.validate(doc, "1.37.0", strict=True)
+    (job,) = [name for name in docs if name.startswith("Job/fleet-migrate-")]
+    tag = job.removeprefix("Job/fleet-migrate-")
+    assert set(docs) == {"PersistentVolumeClaim/fleet-data", job, "Deployment/fleet-web",
+                         "Deployment/fleet-mail", "Service/fleet-web", "Ingress/fleet-web",
+                         "PodDisruptionBudget/fleet-web", "HorizontalPodAutoscaler/fleet-web"}
+    assert [n for n in docs if n.startswith("Deployment/")] == ["Deployment/fleet-web",
+                                                                "Deployment/fleet-mail"]
+
+    web = docs["Deployment/fleet-web"]["spec"]["template"]["spec"]["containers"][0]
+    assert web["image"] == f"registry.example.com/p/fleet:{tag}"
+    assert web["command"][:3] == ["gunicorn", "-c", "python:runtime.gunicorn_conf"]
+    assert web["command"][-1] == 'runtime.fleet:Fleet("/srv/portals")'
+    assert docs[job]["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "portal", "db", "upgrade", "--all", "/srv/portals"]
+    assert docs["Deployment/fleet-mail"]["spec"]["template"]["spec"]["containers"][0][
+        "command"] == ["portal", "outbox", "work", "--all", "/srv/portals"]
+    assert docs["PersistentVolumeClaim/fleet-data"]["spec"]["accessModes"] == ["ReadWriteMany"]
+    (folders,) = docs[job]["spec"]["template"]["spec"]["initContainers"]  # before any mount
+    assert folders["command"] == ["mkdir", "-p", "/volume/homes", "/volume/villa-sol"]
+    for name in ("Deployment/fleet-web", "Deployment/fleet-mail", job):
+        spec = docs[name]["spec"]["template"]["spec"]
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        (box,) = spec["containers"]
+        assert box["securityContext"]["readOnlyRootFilesystem"] is True
+        # each tenant's data folder, a sub-folder of the one shared volume
+        mounts = {m["mountPath"]: (m["name"], m.get("subPath")) for m in box["volumeMounts"]}
+        assert mounts == {"/srv/portals/homes/data": ("data", "homes"),
+                          "/srv/portals/villa-sol/data": ("data", "villa-sol"),
+                          "/tmp": ("tmp", None)}
+        assert spec["volumes"][0]["persistentVolumeClaim"]["claimName"] == "fleet-data"
+        env = _fleet_env(box)
+        # no shared secret key (the fleet refuses one): each tenant generates its own
+        assert "PORTAL_SECRET_KEY" not in env
+        assert env["PORTAL_DATABASE_SCHEMA"]["value"] == "t_{tenant}"
+        for variable, key in (("PORTAL_DATABASE_URL", "database-url"),
+                              ("PORTAL_REDIS_URL", "redis-url"),
+                              ("HOMES_SMTP_PASSWORD", "HOMES_SMTP_PASSWORD")):
+            assert env[variable]["valueFrom"]["secretKeyRef"] == {"name": "fleet-portal",
+                                                                 "key": key}
+    assert [e["name"] for e in web["env"]].count("HOMES_SMTP_PASSWORD") == 1
+
+    ingress = docs["Ingress/fleet-web"]["spec"]
+    hosts = ["portal.homes.example", "homes.example", "portal.villasol.example"]
+    assert [r["host"] for r in ingress["rules"]] == hosts
+    assert {r["http"]["paths"][0]["backend"]["service"]["name"] for r in ingress["rules"]} == {
+        "fleet-web"}
+    assert ingress["tls"] == [
+        {"hosts": ["portal.homes.example", "homes.example"], "secretName": "homes-tls"},
+        {"hosts": ["portal.villasol.example"], "secretName": "villa-sol-tls"}]
+
+    dockerfile = (out / "image" / "Dockerfile").read_text()
+    assert "FROM ${PORTAL_IMAGE}" in dockerfile and "AS nginx" not in dockerfile
+    for tenant in ("homes", "villa-sol"):
+        assert (out / "image" / "instances" / tenant / "release" / "config.json").is_file()
+    script = (out / "deploy.sh").read_text()
+    assert "secret fleet-portal" in script and "-f fleet.yaml" in script
+    assert script.index(f"job/fleet-migrate-{tag}") < script.index("rollout status")
+    readme = (out / "README.md").read_text()
+    assert "fleet bundle" in readme and "data/secret_key" in readme
+    assert "secret-key" not in readme
+
+
+def test_a_fleet_bundle_changes_its_tag_with_any_tenant_release(fleet):
+    from generator.deploy import find_instances, fleet_unit
+
+    instances = find_instances(fleet)
+    before = fleet_unit(instances, fleet).release
+    changed = [instances[0], replace(instances[1], release="0" * 12)]
+    assert fleet_unit(changed, fleet).release != before
+
+
+def test_fleet_compose_bundle(fleet, tmp_path):
+    out = tmp_path / "compose"
+    code, output = _deploy(fleet, "--fleet", "--target", "compose", "--out", out)
+    assert code == 0, output
+    project = yaml.safe_load((out / "compose.yaml").read_text())
+    services = project["services"]
+    assert set(services) == {"postgres", "redis", "nginx", "migrate", "web", "worker"}
+    assert services["web"]["command"][-1] == 'runtime.fleet:Fleet("/srv/portals")'
+    assert services["migrate"]["command"] == ["portal", "db", "upgrade", "--all",
+                                              "/srv/portals"]
+    assert services["worker"]["command"] == ["portal", "outbox", "work", "--all",
+                                             "/srv/portals"]
+    env = services["web"]["environment"]
+    assert env["PORTAL_DATABASE_SCHEMA"] == "t_{tenant}"
+    assert env["PORTAL_DATABASE_URL"].endswith("@postgres/portal")
+    assert "PORTAL_SECRET_KEY" not in env and "PORTAL_SECRET_KEY" not in \
+        services["worker"]["environment"]
+    assert "portal.homes.example" in services["web"]["healthcheck"]["test"][-1]
+    for name in ("web", "worker", "migrate"):
+        assert services[name]["volumes"] == ["homes-data:/srv/portals/homes/data",
+                                             "villa-sol-data:/srv/portals/villa-sol/data"]
+    assert services["nginx"]["depends_on"] == {"web": {"condition": "service_healthy"}}
+    assert not (out / "initdb").exists()
+    secrets_file = (out / ".env").read_text()
+    assert not re.search(r"^\w*SECRET_KEY=", secrets_file, re.M)
+    assert re.search(r"^METRICS_TOKEN=\S{40,}$", secrets_file, re.M)
+    nginx = (out / "image" / "nginx.conf").read_text()
+    assert nginx.count("upstream ") == 1 and "server web:8000" in nginx
+    assert "server_name portal.villasol.example villa-sol.localhost;" in nginx
+    assert "root /srv/portals/villa-sol/release;" in nginx
+    if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
+        _nginx_accepts(re.sub(r"server web:8000", "server 127.0.0.1:8000", nginx), tmp_path)
+
+
+def test_fleet_systemd_bundle(fleet, tmp_path):
+    out = tmp_path / "systemd"
+    code, output = _deploy(fleet, "--fleet", "--target", "systemd", "--out", out,
+                           "--prefix", VENV)
+    assert code == 0, output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md", "nginx-portal-fleet.conf", "portal-fleet-outbox.service",
+        "portal-fleet.env", "portal-fleet.service", "tmpfiles-portal-fleet.conf"]
+    unit = (out / "portal-fleet.service").read_text()
+    assert f"ExecStartPre={VENV}/bin/portal db upgrade --all /srv/portals\n" in unit
+    assert "'runtime.fleet:Fleet(\"/srv/portals\")'" in unit
+    assert "--bind unix:/run/portal-fleet/gunicorn.sock" in unit
+    assert f"ExecStart={VENV}/bin/portal outbox work --all /srv/portals\n" in \
+        (out / "portal-fleet-outbox.service").read_text()
+    env = (out / "portal-fleet.env").read_text()
+    assert not re.search(r"^PORTAL_SECRET_KEY=", env, re.M)
+    assert "PORTAL_DATABASE_SCHEMA=t_{tenant}" in env
+    assert env.count("HOMES_SMTP_PASSWORD=") == 1
+    tmpfiles = (out / "tmpfiles-portal-fleet.conf").read_text()
+    assert "d /srv/portals/homes/data " in tmpfiles and "d /srv/portals/villa-sol/data " in tmpfiles
+    site = (out / "nginx-portal-fleet.conf").read_text()
+    assert site.count("upstream ") == 1
+    assert "server unix:/run/portal-fleet/gunicorn.sock" in site
+    assert "server_name portal.homes.example homes.example homes.localhost;" in site
+    assert "ssl_certificate /etc/letsencrypt/live/portal.villasol.example/" in site
+
+    analyze = shutil.which("systemd-analyze")
+    if analyze:
+        check = subprocess.run([analyze, "verify", "--man=no", "portal-fleet.service",
+                                "portal-fleet-outbox.service"], cwd=out,
+                               capture_output=True, text=True)
+        assert check.returncode == 0 and not check.stderr.strip(), check.stderr
+    _nginx_accepts(site, tmp_path)

@@ -3,10 +3,18 @@
 `portal deploy INSTANCE_OR_DIR --target kubernetes|compose|systemd --out D` reads each
 instance's release/config.json (id, name, domains, SMTP password variable) and renders the
 templates beside this file. Pure Python and Jinja2: no Flask.
+
+With `--fleet`, a folder of instances gets one set of workloads for all of them: the web
+server is the fleet entry (runtime/fleet.py), the migration and the mail worker take
+`--all`, the database is shared with a schema per tenant (DATABASE_SCHEMA=t_{tenant}), and
+no secret key is given: each tenant generates its own into its data folder (runtime/
+settings.py), as the fleet refuses one key for all. The same templates render both, with
+`shared` set and the fleet standing where the one instance stood.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import shutil
@@ -17,6 +25,8 @@ import jinja2
 
 TARGETS = ("kubernetes", "compose", "systemd")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+FLEET_ID = "fleet"  # names the fleet's workloads (fleet-web, fleet-portal ...)
+HOME = "/srv/portals"  # where the bundles put the instances
 
 
 class DeployError(Exception):
@@ -96,6 +106,29 @@ def warnings(source: Path) -> list[str]:
             f"and rebuild" for i in find_instances(source) if not i.domains]
 
 
+def fleet_unit(instances: list[Instance], source: Path) -> Instance:
+    """The fleet seen as one instance: every tenant's domains, a release naming all releases.
+
+    The release changes whenever one tenant's does, so the image tag and the migration Job's
+    name change with it, as they do per tenant.
+    """
+    releases = ",".join(f"{i.id}:{i.release}" for i in instances)
+    return Instance(path=source.resolve(), id=FLEET_ID,
+                    name=f"the fleet of {len(instances)} tenants",
+                    domains=tuple(host for i in instances for host in i.hosts),
+                    release=hashlib.sha256(releases.encode()).hexdigest()[:10],
+                    smtp_password_env=None)
+
+
+def _fleet_smtp(instances: list[Instance]) -> list[tuple[str, str]]:
+    """(variable, secret key) of each SMTP password variable the tenants name, once each.
+
+    One process has one environment: tenants naming the same variable share its value.
+    """
+    names = sorted({i.smtp_password_env for i in instances if i.smtp_password_env})
+    return [(name, name) for name in names]
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
@@ -125,8 +158,11 @@ def _write(path: Path, text: str, mode: int = 0o644) -> Path:
 
 
 def write_bundle(source: Path, target: str, out: Path, options: Options | None = None,
-                 ) -> list[Path]:
-    """Write the bundle for every instance found at SOURCE into OUT; the files written."""
+                 shared: bool = False) -> list[Path]:
+    """Write the bundle for every instance found at SOURCE into OUT; the files written.
+
+    shared: one set of workloads serving every instance (the fleet entry), not one each.
+    """
     if target not in TARGETS:
         raise DeployError(f"unknown target {target!r}: choose one of {', '.join(TARGETS)}")
     instances = find_instances(source)
@@ -134,13 +170,18 @@ def write_bundle(source: Path, target: str, out: Path, options: Options | None =
         raise DeployError(f"{out}: not empty; choose a new folder (a bundle holds secrets "
                           f"and is never merged into an old one)")
     out.mkdir(parents=True, exist_ok=True)
+    unit = fleet_unit(instances, source)
     context = {"instances": instances, "o": options or Options(), "fleet": len(instances) > 1,
-               "source": source.resolve(), "target": target,
+               "source": source.resolve(), "target": target, "shared": shared,
+               "unit": unit, "units": [unit] if shared else instances,
+               "app": f'runtime.fleet:Fleet("{HOME}")' if shared else "wsgi:app",
+               "fleet_smtp": _fleet_smtp(instances),
                "secret": lambda: secrets.token_urlsafe(48)}
     env = _environment()
     written = _render_files(env, context, out)
-    if target in IMAGES:
-        written += IMAGES[target](env, context, out)
+    images = FLEET_IMAGES if shared else IMAGES
+    if target in images:
+        written += images[target](env, context, out)
     written.append(_write(out / "README.md", env.get_template("README.md.j2").render(context)))
     return written
 
@@ -148,10 +189,13 @@ def write_bundle(source: Path, target: str, out: Path, options: Options | None =
 def _render_files(env: jinja2.Environment, context: dict, out: Path) -> list[Path]:
     """The target's own files (FILES), one per instance where the name holds ID."""
     written = []
-    for name, mode, per_instance in FILES[context["target"]]:
+    files = FILES[context["target"]]
+    if context["shared"]:  # one database for all: nothing to create per tenant
+        files = tuple(f for f in files if f[0] not in PER_TENANT_ONLY)
+    for name, mode, per_instance in files:
         template = env.get_template(f"{context['target']}/{name}.j2")
         written_name = OUTPUT_NAMES.get(name, name)
-        for instance in (context["instances"] if per_instance else (None,)):
+        for instance in (context["units"] if per_instance else (None,)):
             path = out / (written_name.replace("ID", instance.id) if instance else written_name)
             written.append(_write(path, template.render(context, instance=instance), mode))
     return written
@@ -169,21 +213,31 @@ def _tenant_images(env: jinja2.Environment, context: dict, out: Path) -> list[Pa
 
 
 def _project_image(env: jinja2.Environment, context: dict, out: Path) -> list[Path]:
-    """Compose: one project, one image holding every release, and nginx's image beside it."""
+    """Compose: one project, one image holding every release, and nginx's image beside it.
+
+    Kubernetes with --fleet: the one image the fleet's workloads run (no nginx: the Ingress).
+    """
     folder = out / "image"
     for instance in context["instances"]:
         _copy_release(instance, folder / "instances")
-    nginx = env.get_template("nginx.conf.j2").render(context, upstream="compose")
-    return [_write(folder / "Dockerfile", env.get_template("image/Dockerfile.j2").render(context)),
-            _write(folder / "nginx.conf", nginx)]
+    written = [_write(folder / "Dockerfile",
+                      env.get_template("image/Dockerfile.j2").render(context))]
+    if context["target"] == "compose":
+        nginx = env.get_template("nginx.conf.j2").render(context, upstream="compose")
+        written.append(_write(folder / "nginx.conf", nginx))
+    return written
 
 
 IMAGES = {"kubernetes": _tenant_images, "compose": _project_image}
+FLEET_IMAGES = {"kubernetes": _project_image, "compose": _project_image}
 
 
 # a template that would be a hidden file (not packaged) is named without its dot
 OUTPUT_NAMES = {"env": ".env"}
-# per target: (template name, file mode, one file per instance?); ID is the tenant id
+# templates a fleet bundle does without (its tenants share one database)
+PER_TENANT_ONLY = ("initdb/01-databases.sql",)
+# per target: (template name, file mode, one file per instance?); ID is the tenant id, or
+# FLEET_ID for a fleet bundle (one file for the fleet)
 FILES: dict[str, tuple[tuple[str, int, bool], ...]] = {
     "kubernetes": (("ID.yaml", 0o644, True), ("deploy.sh", 0o755, False)),
     "compose": (("compose.yaml", 0o644, False), ("env", 0o600, False),
