@@ -12,6 +12,11 @@ the instance's rebuilds by itself (runtime/releases.py). An instance that cannot
 (a corrupt release, a bad settings file) answers 503 with one log line and is tried
 again RETRY_SECONDS later; the other instances never notice.
 
+Probes: an orchestrator asks /healthz and /healthz/ready by the pod's address, a host no
+tenant claims. The fleet answers those itself: alive while the process answers; ready
+while a tenant that can be served says it is (its database, and Redis if it uses it), so
+one broken tenant does not take the pod out of service and a database that is down does.
+
 Isolation: each app reads its own instance folder, so it has its own secret key (data/
 secret_key), session cookie (portal_<id>), database, uploads and outbox. Settings that
 the process environment gives every tenant at once could undo that: the fleet refuses an
@@ -54,6 +59,10 @@ UNAVAILABLE = ("Service Unavailable: this portal cannot be served at the moment;
                "em alguns minutos.\n"
                "Servicio no disponible: este portal no puede mostrarse ahora; inténtelo de "
                "nuevo en unos minutos.\n").encode()
+
+
+HEALTH_PATHS = ("/healthz", "/healthz/ready")
+READY_TRIES = 3  # servable tenants asked, at most, before the fleet says it is not ready
 
 
 def host_of(environ: dict) -> str:
@@ -361,9 +370,33 @@ class Fleet:
             log.exception("fleet: %s cannot be served (its hosts answer 503; tried again in "
                           "%.0f s)", instance.name, self.retry_seconds)
 
+    def ready(self) -> bool:
+        """Whether the fleet can serve: the first tenants that can be made answer their own
+        readiness check (a tenant that cannot be made is skipped, not counted as down)."""
+        asked = 0
+        for instance in sorted(set(self._hosts.values())):
+            live = self._live(instance)
+            if live is None:
+                continue
+            if live.app.test_client().get("/healthz/ready").status_code == 200:
+                return True
+            asked += 1
+            if asked == READY_TRIES:
+                break
+        return False
+
+    def _health(self, environ, start_response) -> list[bytes]:
+        if environ.get("PATH_INFO") == "/healthz":
+            return _plain(start_response, "200 OK", b"ok\n")
+        if self.ready():
+            return _plain(start_response, "200 OK", b"ready\n")
+        return _plain(start_response, "503 Service Unavailable", b"not ready\n")
+
     def __call__(self, environ, start_response):
         instance = self._find(host_of(environ))
         if instance is None:
+            if environ.get("PATH_INFO") in HEALTH_PATHS:
+                return self._health(environ, start_response)
             return _plain(start_response, "404 Not Found", NOT_FOUND)
         live = self._live(instance)
         if live is None:

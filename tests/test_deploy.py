@@ -393,6 +393,9 @@ def test_a_fleet_bundle_runs_every_tenant_in_one_deployment(fleet, tmp_path):
             assert env[variable]["valueFrom"]["secretKeyRef"] == {"name": "fleet-portal",
                                                                  "key": key}
     assert [e["name"] for e in web["env"]].count("HOMES_SMTP_PASSWORD") == 1
+    # probes by the pod's address, answered by the fleet itself: no tenant's Host header
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert "httpHeaders" not in web[probe]["httpGet"], probe
 
     ingress = docs["Ingress/fleet-web"]["spec"]
     hosts = ["portal.homes.example", "homes.example", "portal.villasol.example"]
@@ -441,7 +444,8 @@ def test_fleet_compose_bundle(fleet, tmp_path):
     assert env["PORTAL_DATABASE_URL"].endswith("@postgres/portal")
     assert "PORTAL_SECRET_KEY" not in env and "PORTAL_SECRET_KEY" not in \
         services["worker"]["environment"]
-    assert "portal.homes.example" in services["web"]["healthcheck"]["test"][-1]
+    probe = services["web"]["healthcheck"]["test"][-1]  # by address: the fleet's own probe
+    assert "/healthz/ready" in probe and "Host" not in probe
     for name in ("web", "worker", "migrate"):
         assert services[name]["volumes"] == ["homes-data:/srv/portals/homes/data",
                                              "villa-sol-data:/srv/portals/villa-sol/data"]

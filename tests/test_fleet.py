@@ -259,6 +259,36 @@ def test_an_instance_broken_before_the_start_still_answers_503_on_its_local_name
     _close(fleet)
 
 
+def test_the_fleet_answers_probes_by_address_for_itself(fleet_dir, monkeypatch):
+    """An orchestrator probes the pod's address, which no tenant claims: alive while the
+    process answers; ready while a tenant that can be served is, whichever tenant is
+    broken; not ready when the tenants' database is down. The answer names no tenant."""
+    from runtime import views
+
+    fleet = _fleet(fleet_dir, retry_seconds=3600)
+    client = Client(fleet)
+    pod = "10.1.2.3:8000"
+    alive, ready = _get(client, pod, "/healthz"), _get(client, pod, "/healthz/ready")
+    assert (alive.status_code, alive.get_data(as_text=True)) == (200, "ok\n")
+    assert (ready.status_code, ready.get_data(as_text=True)) == (200, "ready\n")
+    assert _get(client, pod, "/login").status_code == 404  # only the probes
+    # the first tenant broken: the pod still serves the others, so it stays in service
+    (fleet_dir / "alpha" / "release" / "config.json").write_text("{ not json", encoding="utf-8")
+    fresh = _fleet(fleet_dir, retry_seconds=3600)
+    assert _get(Client(fresh), pod, "/healthz/ready").status_code == 200
+    assert _get(Client(fresh), "alpha.localhost").status_code == 503
+
+    def down() -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(views, "_database_ready", down)
+    refused = _get(Client(fresh), pod, "/healthz/ready")
+    assert (refused.status_code, refused.get_data(as_text=True)) == (503, "not ready\n")
+    assert _get(Client(fresh), pod, "/healthz").status_code == 200
+    _close(fleet)
+    _close(fresh)
+
+
 def test_a_rebuild_and_a_new_tenant_are_served_without_a_restart(fleet_dir, tmp_path, runner):
     fleet = _fleet(fleet_dir)
     client = Client(fleet)
