@@ -34,13 +34,14 @@ def to_local(utc: datetime | None) -> datetime | None:
     return utc.replace(tzinfo=UTC).astimezone(ZoneInfo(portal_timezone())).replace(tzinfo=None)
 
 
-def _bind_catalogue(app: Flask) -> None:
+def bind_catalogue(app: Flask) -> None:
     """Templates translate with the tenant's catalogue itself, loaded once.
 
     Flask-Babel's template callables find the catalogue again on every call (context,
     domain, locale: some 13 us each, 20 and more a page), although a portal speaks one
     language, the tenant's: BABEL_DEFAULT_LOCALE is that locale, so the `force_locale`
-    around e-mails to staff selects this same catalogue.
+    around e-mails to staff selects this same catalogue. A language changed in a running
+    app's config (only tests do that) needs this called again.
     """
     with app.app_context():
         catalogue = get_translations()
@@ -51,4 +52,4 @@ def _bind_catalogue(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=portal_locale, timezone_selector=portal_timezone)
-    _bind_catalogue(app)
+    bind_catalogue(app)

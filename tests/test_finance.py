@@ -304,7 +304,10 @@ def test_the_contract_page_lists_a_year_and_marks_overdue(estate):  # noqa: F811
 ])
 def test_amounts_are_written_as_the_tenants_language_writes_them(estate, locale, paid,  # noqa: F811
                                                                  label):
+    from runtime.i18n import bind_catalogue
+
     estate.extensions["portal"]["tenant"]["locale"] = locale
+    bind_catalogue(estate)  # a portal's language is fixed when its app is made
     contracts, _ = _finance_ids(estate)
     html = login(estate, "ana.souza@example.com").get("/finance").get_data(as_text=True)
     assert re.search(rf"{label}</dt><dd[^>]*>{re.escape(paid)}</dd>", html), html[:200]
