@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import settings
+from . import settings, storage
 from .extensions import csrf, db, login_manager, migrate
 from .portal import InstanceError, Portal, Settings, check_release
 from .releases import ReleaseLease
@@ -100,6 +100,7 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
     if proxies:  # behind a TLS-terminating proxy: trust its X-Forwarded-* headers
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.extensions["portal"] = Portal(portal, Settings(app.config), lease)
+    storage.init_app(app)  # the upload folder, or the S3 bucket (a bad setting stops here)
     _wire(app, release)
     return app
 

@@ -10,6 +10,11 @@ The archive is a gzip-compressed tar file:
     data/...               the instance's data folder (uploads, outbox, secret key...),
                            without the SQLite database files themselves
 
+With S3_BUCKET set (runtime/storage.py) the uploaded files live in the bucket, not in the
+data folder: the archive then holds the database and data folder only, and its manifest's
+`uploads_in` names the bucket and prefix to back up with the bucket's own tools
+(versioning, replication, `aws s3 sync`), which copy objects better than a tar file can.
+
 Consistent while the portal serves: the database copy is one snapshot (SQLite's backup
 API reads under one read transaction; pg_dump in one repeatable-read transaction), and
 it is taken before the files are copied, so every file the database names is in the
@@ -35,7 +40,7 @@ from flask import Flask
 from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.engine import URL
 
-from . import pagecache
+from . import pagecache, storage
 from .extensions import db
 
 FORMAT = 1  # bump when an older `portal restore` could not read the archive
@@ -138,6 +143,9 @@ def backup(app: Flask, out: Path, environ: Mapping[str, str] | None = None) -> d
             "alembic_heads": heads(app),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+        if storage.uses_bucket(app):  # not copied: the bucket is backed up on its own
+            manifest["uploads_in"] = (f"s3://{app.config['PORTAL_S3_BUCKET']}/"
+                                      f"{app.config['PORTAL_S3_PREFIX']}/")
         partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
         with tempfile.TemporaryDirectory(prefix="portal-backup-") as tmp:
             dump = Path(tmp) / "database"

@@ -11,6 +11,7 @@ edit the alternative text and the link, order, hide and schedule banners
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from PIL import Image
 from sqlalchemy import String, bindparam, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from . import filecontent, uploads
+from . import filecontent, storage, uploads
 from .delivery import asset_size
 from .extensions import db
 from .filecontent import FileSeeded, digest_key, ensure_synced, keyed, register, sync
@@ -133,13 +134,13 @@ def copy_name(name: str, width: int) -> str:
 def make_copies(name: str, width: int) -> None:
     """Smaller WebP copies of an uploaded banner, beside it, for its `srcset`: a phone
     fetches a few dozen KB instead of the full-width picture."""
-    path = uploads.path_of(KIND, name)
-    with Image.open(path) as img:
+    with Image.open(io.BytesIO(storage.read(KIND, name))) as img:
         img = img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB")
         for w in copy_widths(width):
             small = img.resize((w, round(img.height * w / img.width)), Image.LANCZOS)
-            small.save(uploads.path_of(KIND, copy_name(name, w)), format="WEBP",
-                       quality=WEBP_QUALITY, method=4)
+            out = io.BytesIO()
+            small.save(out, format="WEBP", quality=WEBP_QUALITY, method=4)
+            storage.save(KIND, copy_name(name, w), out.getvalue())
 
 
 def remove_image(name: str | None, width: int | None) -> None:

@@ -9,12 +9,14 @@ the browser keeps the image's place before it arrives and nothing below it jumps
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+import io
 
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
 from markupsafe import Markup
 from PIL import Image
+
+from . import storage
 
 # text formats only: images, PDFs, fonts and archives are compressed already
 MIMETYPES = [
@@ -60,12 +62,18 @@ def asset_size(path: str | None) -> Markup:
     return _attributes(images.get(path))
 
 
+# enough for the size in any header the portal stores (its images carry no EXIF)
+HEADER_BYTES = 64 * 1024
+
+
 @functools.lru_cache(maxsize=16384)
-def _stored_size(path: str) -> tuple[int, int] | None:
+def _stored_size(files: storage.Backend, kind: str, name: str) -> tuple[int, int] | None:
     # a stored upload never changes (a new file gets a new random name): its header is read
     # once per process, and a page of 60 photos costs no query and no database column
     try:
-        with Image.open(path) as img:
+        with files.open(kind, name) as stream:  # the header only: a bucket sends no more
+            head = stream.read(HEADER_BYTES)
+        with Image.open(io.BytesIO(head)) as img:
             return img.size
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
@@ -75,8 +83,7 @@ def upload_size(kind: str, stored_name: str | None) -> Markup:
     """` width="…" height="…"` of an uploaded image (a photo, a thumbnail), from its file."""
     if not stored_name:
         return Markup("")
-    folder = Path(current_app.config["PORTAL_UPLOAD_DIR"]) / kind
-    return _attributes(_stored_size(str(folder / Path(stored_name).name)))
+    return _attributes(_stored_size(storage.backend(), kind, stored_name))
 
 
 def init_app(app: Flask) -> None:

@@ -41,11 +41,17 @@ RESOLVED = {
     "PORTAL_DATABASE_SCHEMA": "DATABASE_SCHEMA",
     "PORTAL_RATE_LIMITS": "RATE_LIMITS",
     "PORTAL_PAGE_CACHE_BYTES": "PAGE_CACHE_MB",
+    "PORTAL_S3_BUCKET": "S3_BUCKET",
+    "PORTAL_S3_ENDPOINT_URL": "S3_ENDPOINT_URL",
+    "PORTAL_S3_REGION": "S3_REGION",
+    "PORTAL_S3_PREFIX": "S3_PREFIX",
 }
 MAIL_MODES = ("smtp", "outbox")
 LOG_FORMATS = ("text", "json")
 TENANT = "{tenant}"  # in DATABASE_SCHEMA: the tenant id, so one setting serves a whole fleet
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's rule for new buckets
+S3_PREFIX = re.compile(r"[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*")  # S3's safe characters
 
 
 def env_value(text: str) -> object:
@@ -151,6 +157,7 @@ def load(config: Config, instance: Path, password_env: str | None,
         PORTAL_RATE_LIMITS=_rate_limits(layers),
         # rendered client pages kept per process (runtime/pagecache.py); 0 switches it off
         PORTAL_PAGE_CACHE_BYTES=layers.whole("PAGE_CACHE_MB", 64, 0, "megabytes") * MB,
+        **_s3(layers, tenant_id),
     )
     if schema:  # the instance sees its own schema only: its tables, its Alembic version
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {
@@ -178,6 +185,29 @@ def _schema(layers: _Layers, url: str, tenant_id: str) -> str | None:
                           '(at most 63), where "{tenant}" stands for the tenant id, like '
                           '"t_{tenant}"')
     return schema
+
+
+def _s3(layers: _Layers, tenant_id: str) -> dict[str, str | None]:
+    """Stored files in an S3-compatible bucket (runtime/storage.py) when S3_BUCKET is set;
+    each tenant under its own prefix (its id unless S3_PREFIX says otherwise). Credentials
+    come from the AWS variables or boto3's chain, never from here."""
+    bucket, endpoint = layers.text("S3_BUCKET"), layers.text("S3_ENDPOINT_URL")
+    region, prefix = layers.text("S3_REGION"), layers.text("S3_PREFIX").strip("/")
+    if not bucket:
+        for name in ("S3_ENDPOINT_URL", "S3_REGION", "S3_PREFIX"):
+            if layers.text(name):
+                raise InstanceError(f"{layers.where(name)}: set S3_BUCKET too, or remove it")
+        return {"PORTAL_S3_BUCKET": None}
+    if not BUCKET_NAME.fullmatch(bucket) or ".." in bucket:
+        raise layers.fail("S3_BUCKET", "a bucket name (3-63 lowercase letters, digits, . or -)")
+    if endpoint and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", endpoint):
+        raise layers.fail("S3_ENDPOINT_URL", "an http:// or https:// address")
+    if region and not re.fullmatch(r"[a-z0-9-]{2,40}", region):
+        raise layers.fail("S3_REGION", "a region name such as eu-west-1")
+    if prefix and not S3_PREFIX.fullmatch(prefix):
+        raise layers.fail("S3_PREFIX", "a key prefix of letters, digits and / ! _ . * ' ( ) -")
+    return {"PORTAL_S3_BUCKET": bucket, "PORTAL_S3_ENDPOINT_URL": endpoint or None,
+            "PORTAL_S3_REGION": region or None, "PORTAL_S3_PREFIX": prefix or tenant_id}
 
 
 def _log_format(layers: _Layers) -> str:

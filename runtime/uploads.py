@@ -4,7 +4,8 @@ The same rules store and serve every file: the type comes from the content, neve
 the name; sizes are bounded before anything is decoded; images are re-encoded without
 metadata (EXIF, GPS, comments) after their pixel count is checked from the header; nothing
 a browser could run (HTML, SVG, XML, scripts) is kept; files are stored under random names
-outside the web root, in one folder per kind, and served as what they are, in a sandbox.
+outside the web root, in one folder (or bucket prefix: runtime/storage.py) per kind, and
+served as what they are, in a sandbox.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import puremagic
-from flask import Response, abort, current_app, send_file
+from flask import Response, current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
+
+from . import storage as file_store  # `storage` is the upload argument's name here
 
 # Pillow's own guard, for any decode that does not come through open_image: it warns past
 # this many pixels and refuses past twice as many. open_image refuses at the app's budget
@@ -236,27 +238,15 @@ def clean_image(data: bytes, name: str, not_image: str) -> CleanImage:
 
 # -- storage -------------------------------------------------------------------------------------
 
-def upload_dir(kind: str) -> Path:
-    """The folder of one kind of file (tickets, notices...), outside the web root."""
-    folder = Path(current_app.config["PORTAL_UPLOAD_DIR"]) / kind
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def path_of(kind: str, stored_name: str) -> Path:
-    """Where a stored file is; only its last path part is used, so it stays in the folder."""
-    return upload_dir(kind) / Path(stored_name).name
-
-
 def _write(kind: str, data: bytes, extension: str, length: int = 16) -> str:
     name = f"{secrets.token_urlsafe(length)}.{extension}"
-    (upload_dir(kind) / name).write_bytes(data)
+    file_store.save(kind, name, data)
     return name
 
 
 def remove(kind: str, name: str | None) -> None:
     if name:
-        path_of(kind, name).unlink(missing_ok=True)
+        file_store.delete(kind, name)
 
 
 # -- what modules call ---------------------------------------------------------------------------
@@ -343,15 +333,12 @@ def save_photo(storage: FileStorage, kind: str, *, max_side: int = 1920,
 def send(kind: str, stored_name: str, mimetype: str, filename: str, *,
          download: bool = False) -> Response:
     """Serve a stored file as its detected type: images and PDFs in the page, the rest saved."""
-    path = path_of(kind, stored_name)
-    if not path.is_file():
-        abort(404)
     if is_active(mimetype):  # kept before such files were refused: never rendered
         mimetype = "application/octet-stream"
     inline = not download and mimetype in INLINE
     # werkzeug writes filename*=UTF-8''... (RFC 5987) beside an ASCII filename when needed
-    response = send_file(path, mimetype=mimetype, as_attachment=not inline,
-                         download_name=download_name(filename, mimetype), max_age=0)
+    response = file_store.serve(kind, stored_name, mimetype=mimetype, as_attachment=not inline,
+                                download_name=download_name(filename, mimetype), max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = FILE_CSP

@@ -27,9 +27,7 @@ def _cancelled(app, client) -> str:
 
 
 def _stored(app) -> list[Path]:
-    from runtime import uploads
-
-    folder = uploads.path_of("tickets", "x").parent
+    folder = Path(app.config["PORTAL_UPLOAD_DIR"]) / "tickets"
     return sorted(p for p in folder.glob("*") if p.is_file()) if folder.exists() else []
 
 

@@ -273,13 +273,13 @@ def test_download_names_are_safe_and_keep_their_accents(people):  # noqa: F811
 def test_files_kept_before_these_checks_are_never_rendered(people):  # noqa: F811
     client = login(people, "client@example.com")
     protocol = open_leak(client)
-    from runtime import uploads
+    from runtime import storage
     from runtime.extensions import db
     from runtime.models import User
     from runtime.modules.tickets.models import Ticket, TicketAttachment
 
     with people.test_request_context():
-        uploads.path_of("tickets", "old").write_bytes(b"<html><script>alert(1)</script></html>")
+        storage.save("tickets", "old", b"<html><script>alert(1)</script></html>")
         ticket = db.session.scalar(db.select(Ticket).where(Ticket.protocol == protocol))
         author = db.session.scalar(db.select(User.id).where(User.email == "client@example.com"))
         db.session.add(TicketAttachment(ticket_id=ticket.id, filename="evil.html",

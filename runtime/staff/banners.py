@@ -7,13 +7,15 @@ shows the file's image, with the build's smaller copies.
 
 from __future__ import annotations
 
+import io
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from PIL import Image
 from sqlalchemy import func, select
 
-from .. import access, uploads
+from .. import access, storage, uploads
 from ..banners import (
     KIND,
     Banner,
@@ -71,16 +73,16 @@ def banners():
 def _store(form: BannerForm) -> tuple[str, int, int] | None:
     """The uploaded image, checked and stored: (name, width, height); None when none was sent
     or it was refused (the reason is then on the field)."""
-    storage = form.image.data
-    if not storage or not storage.filename:
+    sent = form.image.data
+    if not sent or not sent.filename:
         return None
     try:
-        stored = uploads.save_image(storage, KIND, max_bytes=IMAGE_MAX_BYTES,
+        stored = uploads.save_image(sent, KIND, max_bytes=IMAGE_MAX_BYTES,
                                     max_side=IMAGE_MAX_SIDE)
     except uploads.UploadError as exc:
         form.image.errors = [*form.image.errors, str(exc)]
         return None
-    with Image.open(uploads.path_of(KIND, stored.name)) as img:
+    with Image.open(io.BytesIO(storage.read(KIND, stored.name))) as img:
         width, height = img.size
     make_copies(stored.name, width)
     return stored.name, width, height

@@ -10,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
@@ -21,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import DateField, IntegerField, MultipleFileField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from ... import ratelimit, richtext, uploads
+from ... import ratelimit, richtext, storage, uploads
 from ...erp.models import Development
 from ...erp.scope import scope_of
 from ...extensions import db
@@ -94,8 +93,7 @@ def photo(photo_id: int, size: str):
             u.id for u in _visible_updates(found[1])}:
         abort(404)  # older updates are not shown to clients
     name = picture.thumbnail if size == "thumb" else picture.image
-    response = send_from_directory(uploads.upload_dir("construction"), name,
-                                   mimetype=picture.mimetype, max_age=3600)
+    response = storage.serve("construction", name, mimetype=picture.mimetype, max_age=3600)
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
 

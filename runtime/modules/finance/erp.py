@@ -5,7 +5,7 @@ other files (`file:line: column: message`, nothing imported on any problem), the
 upserted in its transaction. Instalments are matched by contract and number; a contract
 present in the file gets exactly the file's instalments (one the ERP dropped, after a
 renegotiation say, is removed). Statements are PDFs beside the file, stored like every
-other file (runtime/uploads.py's folder, served only through the portal).
+other file (runtime/storage.py: the upload folder or bucket, served only through the portal).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, insert, select, update
 
-from ... import uploads
+from ... import storage
 from ...erp.importer import Context, ErpFile
 from ...erp.models import Contract
 from ...extensions import db
@@ -270,9 +270,9 @@ def upsert_statements(rows: list[Row], context: Context) -> None:
             continue
         stored = f"{v['sha256'][:40]}.pdf"
         if not context.dry_run:
-            target = uploads.path_of(STATEMENTS, stored)
-            if not target.exists():
-                target.write_bytes(_statement_path(context.folder, v["file"]).read_bytes())
+            if not storage.exists(STATEMENTS, stored):
+                with _statement_path(context.folder, v["file"]).open("rb") as pdf:
+                    storage.save(STATEMENTS, stored, pdf)
         if current is None:
             db.session.add(AnnualStatement(contract_id=key[0], year=key[1], stored_name=stored,
                                            sha256=v["sha256"], size=v["size"]))

@@ -7,7 +7,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
@@ -17,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from ... import richtext, uploads
+from ... import richtext, storage, uploads
 from ...erp.models import Development
 from ...extensions import db
 from ...i18n import to_local, to_utc
@@ -70,8 +69,7 @@ def thumbnail(notice_id: int):
               else _visible_or_404(notice_id))
     if not notice.thumbnail:
         abort(404)
-    response = send_from_directory(uploads.upload_dir("notices"), notice.thumbnail,
-                                   max_age=3600)
+    response = storage.serve("notices", notice.thumbnail, max_age=3600)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 

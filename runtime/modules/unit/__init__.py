@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ... import uploads
+from ... import storage
 from ...erp.models import Contract, ContractParty, Development, Unit
 from ...erp.scope import scope_of
 from ...extensions import db
@@ -58,8 +58,7 @@ def development_photo(development_id: int):
     development = db.get_or_404(Development, development_id)
     if not development.photo:
         abort(404)
-    response = send_from_directory(uploads.upload_dir("developments"), development.photo,
-                                   max_age=3600)
+    response = storage.serve("developments", development.photo, max_age=3600)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import time
+import tempfile
 import unicodedata
 from datetime import datetime, timedelta
 from datetime import time as day_time
@@ -16,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
-from ... import spreadsheet, uploads
+from ... import spreadsheet, storage, uploads
 from ...extensions import db
 from ...i18n import to_local, to_utc
 from ...inputs import int_arg, page_arg
@@ -28,7 +27,7 @@ from .models import Redemption, Voucher, VoucherCode
 from .routes import club_title
 
 PER_PAGE = 20
-PENDING = "voucher-imports"  # uploads folder: files checked, waiting for "Import"
+PENDING = "voucher-imports"  # stored files' kind: files checked, waiting for "Import"
 PENDING_FOR = 24 * 3600  # seconds a checked file waits before it is cleared away
 TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
 
@@ -101,13 +100,13 @@ def staff_import():
     form = ImportForm()
     if form.validate_on_submit():
         try:
-            token, path = _keep(form)
+            token, pending = _keep(form)
         except uploads.UploadError as exc:
             form.file.errors = [*form.file.errors, str(exc)]
         else:
-            result = importer.run(path, _pending_images(path.parent), dry_run=True)
+            result = _run(token, pending, dry_run=True)
             return render_template("vouchers/staff_preview.html", result=result, token=token,
-                                   file=path.name, form=ConfirmForm(),
+                                   file=pending["file"], form=ConfirmForm(),
                                    counts=importer.describe(result), title=club_title(),
                                    day=service.today()), 422 if result.errors else 200
     status = 400 if request.method == "POST" else 200
@@ -117,30 +116,43 @@ def staff_import():
 @bp.post("/staff/vouchers/import/<token>")
 @staff_required
 def staff_import_confirm(token: str):
-    folder = _pending(token)
-    if folder is None:
+    pending = _pending(token)
+    if pending is None:
         flash(_("That checked file is no longer here; send it again."), "warning")
         return redirect(url_for("vouchers.staff_import"))
-    files = [p for p in folder.iterdir() if p.suffix.lower() in (".csv", ".json")]
-    if not ConfirmForm().validate_on_submit() or len(files) != 1:
+    if not ConfirmForm().validate_on_submit() or \
+            Path(pending["file"]).suffix.lower() not in (".csv", ".json"):
         abort(400)
-    result = importer.run(files[0], _pending_images(folder))
+    result = _run(token, pending)
     if result.errors:  # the offers changed since the preview (another import, say)
         return render_template("vouchers/staff_preview.html", result=result, token=token,
-                               file=files[0].name, form=ConfirmForm(),
+                               file=pending["file"], form=ConfirmForm(),
                                counts=importer.describe(result), title=club_title(),
                                day=service.today()), 409
-    shutil.rmtree(folder, ignore_errors=True)
+    _forget(token, pending)
     flash(_("Vouchers imported: %(counts)s.", counts="; ".join(importer.describe(result))),
           "success")
     return redirect(url_for("vouchers.staff_list"))
 
 
-def _pending(token: str) -> Path | None:
+# a checked import waits in storage (runtime/storage.py: any node may get the confirmation)
+# as <token>.json (the list's name and its images' names), <token>.list and <token>-<n>
+
+def _pending(token: str) -> dict | None:
     if not TOKEN.fullmatch(token):
         abort(404)
-    folder = uploads.upload_dir(PENDING) / token
-    return folder if folder.is_dir() else None
+    try:
+        return json.loads(storage.read(PENDING, f"{token}.json"))
+    except FileNotFoundError:
+        return None
+
+
+def _run(token: str, pending: dict, *, dry_run: bool = False) -> importer.Result:
+    """The importer reads a file by path (its name says CSV or JSON): a private copy."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / pending["file"]
+        path.write_bytes(storage.read(PENDING, f"{token}.list"))
+        return importer.run(path, _pending_images(token, pending["images"]), dry_run=dry_run)
 
 
 def _clean_name(name: str) -> str:
@@ -150,45 +162,43 @@ def _clean_name(name: str) -> str:
     return name.strip(" .")[:150] or "file"
 
 
-def _keep(form: ImportForm) -> tuple[str, Path]:
+def _keep(form: ImportForm) -> tuple[str, dict]:
     """Store the list and its images under a fresh token until staff confirm the import."""
     import secrets
 
     _clear_old()
     token = secrets.token_urlsafe(16)
-    folder = uploads.upload_dir(PENDING) / token
-    (folder / "images").mkdir(parents=True)
-    try:
-        name = _clean_name(form.file.data.filename)
-        path = folder / name
-        path.write_bytes(uploads.read_limited(form.file.data))
-        names = {}
-        for i, storage in enumerate(s for s in form.images.data or [] if s and s.filename):
-            (folder / "images" / str(i)).write_bytes(
-                uploads.read_limited(storage, importer.IMAGE_MAX_BYTES))
-            names[_clean_name(storage.filename)] = str(i)
-        (folder / "images.map").write_text(json.dumps(names), encoding="utf-8")
-    except uploads.UploadError:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return token, path
+    data = uploads.read_limited(form.file.data)
+    images = [uploads.read_limited(sent, importer.IMAGE_MAX_BYTES)
+              for sent in form.images.data or [] if sent and sent.filename]
+    names = {_clean_name(sent.filename): str(i) for i, sent in
+             enumerate(s for s in form.images.data or [] if s and s.filename)}
+    storage.save(PENDING, f"{token}.list", data)
+    for i, image in enumerate(images):
+        storage.save(PENDING, f"{token}-{i}", image)
+    pending = {"file": _clean_name(form.file.data.filename), "images": names}
+    storage.save(PENDING, f"{token}.json", json.dumps(pending).encode())  # last: complete
+    return token, pending
 
 
-def _pending_images(folder: Path) -> importer.Images:
-    names = json.loads((folder / "images.map").read_text(encoding="utf-8"))
-
+def _pending_images(token: str, names: dict[str, str]) -> importer.Images:
     def read(name: str) -> bytes | None:
         stored = names.get(_clean_name(name))
-        return (folder / "images" / stored).read_bytes() if stored else None
+        return storage.read(PENDING, f"{token}-{stored}") if stored else None
 
     return read
 
 
+def _forget(token: str, pending: dict) -> None:
+    for n in pending["images"].values():
+        storage.delete(PENDING, f"{token}-{n}")
+    storage.delete(PENDING, f"{token}.list")
+    storage.delete(PENDING, f"{token}.json")
+
+
 def _clear_old() -> None:
-    limit = time.time() - PENDING_FOR
-    for folder in uploads.upload_dir(PENDING).iterdir():
-        if folder.is_dir() and folder.stat().st_mtime < limit:
-            shutil.rmtree(folder, ignore_errors=True)
+    for name in storage.older_than(PENDING, PENDING_FOR):
+        storage.delete(PENDING, name)
 
 
 # -- redemptions -----------------------------------------------------------------------------
