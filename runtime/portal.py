@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from markupsafe import Markup
 
     from .releases import ReleaseLease
+    from .storage import Backend
     from .throttle import DatabaseCounter, RedisCounter
 
 # The shape of a release (config.json keys, folder layout) this runtime reads. The build
@@ -111,6 +112,7 @@ class Portal(Mapping[str, Any]):
         self.context: dict[str, Any] | None = None  # template globals, built on first render
         self.counter: DatabaseCounter | RedisCounter | None = None  # login attempts
         self.limiter: Limiter | None = None  # request rates (runtime/ratelimit.py)
+        self.storage: Backend | None = None  # stored files: a folder or a bucket (storage.py)
         self.proxy_warned = False  # the X-Forwarded-For warning is logged once
         self.menu_entries: dict[tuple[str, str], list] = {}  # (root, view) -> resolved menu
         # (script root, view, active entry) -> HTML

@@ -56,6 +56,14 @@ class _Portal:
             return self.session_class(sid=self._generate_sid(self.sid_length))
         return super().open_session(app, req)
 
+    def _cleanup_n_requests(self) -> None:
+        """Expired sessions are deleted now and then by a page request, never by a probe or
+        a static file: a readiness probe must not fail on (nor wait for) that cleanup."""
+        if request.path.startswith(current_app.static_url_path + "/") \
+                or request.path in HEALTH_PATHS:
+            return
+        super()._cleanup_n_requests()
+
     def save_session(self, app: Flask, sess: ServerSideSession, response) -> None:
         if (request.path.startswith(app.static_url_path + "/") or request.path in HEALTH_PATHS) \
                 and not sess.modified:

@@ -24,8 +24,6 @@ from flask import Flask, Response, abort, current_app, send_file
 
 from .portal import InstanceError
 
-EXTENSION = "portal_storage"
-
 
 def _name(name: str) -> str:
     """Only a stored name's last part is used, so no name reaches outside its kind."""
@@ -178,19 +176,19 @@ class S3:
 def init_app(app: Flask) -> None:
     """Choose the backend once, at start: a bad S3 setting stops the app with one line."""
     bucket = app.config.get("PORTAL_S3_BUCKET")
-    app.extensions[EXTENSION] = (
+    app.extensions["portal"].storage = (
         S3(bucket, app.config.get("PORTAL_S3_ENDPOINT_URL"), app.config.get("PORTAL_S3_REGION"),
            app.config.get("PORTAL_S3_PREFIX") or "") if bucket
         else Folder(Path(app.config["PORTAL_UPLOAD_DIR"])))
 
 
 def backend() -> Backend:
-    return current_app.extensions[EXTENSION]
+    return current_app.extensions["portal"].storage
 
 
 def uses_bucket(app: Flask) -> bool:
     """True when stored files live in a bucket, not in the data folder (backups say so)."""
-    return isinstance(app.extensions.get(EXTENSION), S3)
+    return isinstance(app.extensions["portal"].storage, S3)
 
 
 def save(kind: str, name: str, data: bytes | BinaryIO) -> None:

@@ -303,3 +303,32 @@ def test_a_proxy_without_proxy_count_is_reported_in_the_log(sqlite_app, caplog):
         client.get("/login", headers={"X-Forwarded-For": "203.0.113.10"})
     warnings = [r for r in caplog.records if "PORTAL_PROXY_COUNT" in r.getMessage()]
     assert len(warnings) == 1  # once per process, not per request
+
+
+def test_probes_and_static_files_never_clean_up_expired_sessions(sqlite_app, monkeypatch):
+    """Flask-Session deletes expired sessions on a random request; a probe is not one (it
+    failed a readiness probe with 500 in a fleet whose tables were not there yet)."""
+    import random
+
+    from sqlalchemy import event
+
+    from runtime.extensions import db
+
+    monkeypatch.setattr(random, "randint", lambda a, b: 0)  # every request would clean up
+    seen: list[str] = []
+    with sqlite_app.app_context():
+        engine = db.engine
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        client = sqlite_app.test_client()
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/healthz/ready").status_code == 200
+        assert not [s for s in seen if s.lstrip().startswith("DELETE")], seen
+        client.get("/login")  # a page request does the cleanup
+        assert [s for s in seen if s.lstrip().startswith("DELETE FROM sessions")]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
