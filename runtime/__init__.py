@@ -96,12 +96,13 @@ def create_app(instance_path: str | os.PathLike, test_config: dict | None = None
     if fleet and ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(
             app.config["SQLALCHEMY_ENGINE_OPTIONS"], pool_size=1, max_overflow=FLEET_OVERFLOW)
-    proxies = app.config["PORTAL_PROXY_COUNT"]
-    if proxies:  # behind a TLS-terminating proxy: trust its X-Forwarded-* headers
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.extensions["portal"] = Portal(portal, Settings(app.config), lease)
     storage.init_app(app)  # the upload folder, or the S3 bucket (a bad setting stops here)
     _wire(app, release)
+    proxies = app.config["PORTAL_PROXY_COUNT"]
+    if proxies:  # behind a TLS-terminating proxy: trust its X-Forwarded-* headers (in front
+        # of the page cache's fast path too: it sees the client's host and scheme)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app
 
 

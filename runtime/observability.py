@@ -80,21 +80,28 @@ def _finish(response: Response) -> Response:
     started = g.get("request_started")
     if started is None:
         return response
-    elapsed = time.perf_counter() - started
-    tenant = _tenant()
     endpoint = request.endpoint or "unmatched"  # a 404 must not add one series per URL
-    REQUESTS.labels(tenant, request.method, endpoint, str(response.status_code)).inc()
-    LATENCY.labels(tenant, endpoint).observe(elapsed)
+    count(request.method, request.path, endpoint, response.status_code,
+          time.perf_counter() - started, rid)
     if endpoint == "auth.login" and request.method == "POST" and response.status_code in (401,
                                                                                          429):
         reason = "credentials" if response.status_code == 401 else (
             "rate" if g.get("rate_limited") else "locked")  # runtime/ratelimit.py sets it
-        FAILED_LOGINS.labels(tenant, reason).inc()
-    if current_app.config.get("PORTAL_LOG_FORMAT") == "json" and endpoint != "static":
-        ACCESS.info("%s %s %s", request.method, request.path, response.status_code, extra={
-            "method": request.method, "path": request.path, "endpoint": endpoint,
-            "status": response.status_code, "duration_ms": round(elapsed * 1000, 1)})
+        FAILED_LOGINS.labels(_tenant(), reason).inc()
     return response
+
+
+def count(method: str, path: str, endpoint: str, status: int, elapsed: float,
+          rid: str | None) -> None:
+    """One answer in the metrics and the access log (also the page cache's fast path, which
+    answers before Flask: runtime/pagecache.py). In an app context."""
+    tenant = _tenant()
+    REQUESTS.labels(tenant, method, endpoint, str(status)).inc()
+    LATENCY.labels(tenant, endpoint).observe(elapsed)
+    if current_app.config.get("PORTAL_LOG_FORMAT") == "json" and endpoint != "static":
+        ACCESS.info("%s %s %s", method, path, status, extra={
+            "method": method, "path": path, "endpoint": endpoint, "status": status,
+            "duration_ms": round(elapsed * 1000, 1), "tenant": tenant, "request_id": rid})
 
 
 class RequestContextFilter(logging.Filter):

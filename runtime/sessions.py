@@ -30,6 +30,7 @@ from .models import LoginSession, StoredSession, User, utcnow
 
 TOUCH_SECONDS = 300
 SEEN_KEY = "_seen"
+RAW = "portal.session_raw"  # environ: the session's bytes as stored (runtime/pagecache.py)
 # probed every few seconds by load balancers and orchestrators, never with a login
 HEALTH_PATHS = ("/healthz", "/healthz/ready")
 
@@ -99,6 +100,7 @@ class DatabaseSessions(_Portal, ServerSideSessionInterface):
         row = db.session.connection().execute(_LOOKUP, {"sid": store_id}).first()
         if row is None or row.expires_at <= utcnow():
             return None
+        request.environ[RAW] = row.data  # the page cache's fast path compares it later
         return self.serializer.decode(row.data)
 
     def _delete_session(self, store_id: str) -> None:
@@ -132,6 +134,13 @@ class RedisSessions(_Portal, RedisSessionInterface):
         super().__init__(app, client=redis.Redis.from_url(url), key_prefix=prefix + "session:",
                          sid_length=32)
         self._portal_serializer()
+
+    def _retrieve_session_data(self, store_id: str) -> dict | None:
+        stored = self.client.get(store_id)
+        if not stored:
+            return None
+        request.environ[RAW] = stored  # the page cache's fast path compares it later
+        return self.serializer.decode(stored)
 
 
 def store() -> DatabaseSessions | RedisSessions:

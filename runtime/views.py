@@ -209,7 +209,7 @@ def _csrf_error(exc: CSRFError):
 def init_app(app: Flask) -> None:
     # after the modules: it serves their cached screens (Manifest.cached_pages), and home
     init_page_cache(app)
-    app.add_url_rule("/", "home", login_required(cached_page()(home)))
+    app.add_url_rule("/", "home", login_required(cached_page(home)))
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/healthz/ready", "ready", ready)
     app.context_processor(_context)

@@ -254,19 +254,147 @@ def _counting(app):
     return engine, count, statements
 
 
-def test_a_kept_page_costs_the_user_and_one_generation_read(desk, people):
+def _fast(app):
+    """The page cache's fast path: the app's WSGI entry (no ProxyFix in the tests)."""
+    from runtime import pagecache
+
+    assert isinstance(app.wsgi_app, pagecache.FastPath)
+    return app.wsgi_app
+
+
+def _requests_counted(app, endpoint: str) -> float:
+    from runtime.observability import REGISTRY
+
+    tenant = app.extensions["portal"]["tenant"]["id"]
+    return REGISTRY.get_sample_value("portal_http_requests_total", {
+        "tenant": tenant, "method": "GET", "endpoint": endpoint, "status": "200"}) or 0.0
+
+
+def test_a_kept_page_is_answered_before_flask_with_one_read(desk, people):
+    """The second visit of each cached screen: no SQLAlchemy statement, one read of the
+    session and the generations, the same page and headers Flask gave, and counted."""
+    fast = _fast(desk)
     engine, count, statements = _counting(desk)
+    reads = []
+    original = fast._reader.read if fast._reader else None
+    people["maria"].get("/")
+    original = fast._reader.read
+    fast._reader.read = lambda *args: (reads.append(args), original(*args))[1]
+    jar = desk.portal_ids["JAR"]
+    screens = [("maria", "/", "home"), ("maria", "/notices", "notices.index"),
+               ("maria", "/tickets", "tickets.index"),
+               ("maria", f"/tickets/{desk.portal_protocols['maria']}", "tickets.show"),
+               ("maria", f"/construction/{jar}", "construction.development"),
+               ("sindico", f"/tickets/{desk.portal_protocols['sindico']}", "tickets.show"),
+               ("staff", "/staff/tickets", "service.staff_queue"),
+               ("staff", "/staff/tickets?status=all&q=l%C3%A2mpadas", "service.staff_queue")]
+    clients = {**people, "staff": _staff(desk)}
     try:
-        for path in ("/", "/notices", "/tickets"):
-            people["maria"].get(path)
+        for who, path, endpoint in screens:
+            by_flask = clients[who].get(path)
+            assert by_flask.status_code == 200, (who, path, by_flask.location)
+            served, counted = fast.served, _requests_counted(desk, endpoint)
             statements.clear()
-            response = people["maria"].get(path)
-            assert response.status_code == 200
-            # the user (Flask-Login), the portal of the request (syndic guard) and, without
-            # Redis, the generations: no statement of the page itself
-            assert len(statements) <= 3, (path, statements)
+            reads.clear()
+            kept = clients[who].get(path)
+            assert fast.served == served + 1, (who, path, "not answered by the fast path")
+            assert statements == [] and len(reads) == 1, (who, path, statements, reads)
+            assert _requests_counted(desk, endpoint) == counted + 1, (who, path)
+            assert _body(kept) == _body(by_flask), (who, path)
+            assert kept.headers["X-Request-ID"] != by_flask.headers["X-Request-ID"]
+            per_answer = {"X-Request-ID"}
+            assert {(k, v) for k, v in kept.headers.items() if k not in per_answer} == {
+                (k, v) for k, v in by_flask.headers.items() if k not in per_answer}, (who, path)
+            assert "Content-Security-Policy" in kept.headers
+            head = clients[who].head(path)
+            assert head.status_code == 200 and head.get_data() == b""
+            again = clients[who].get(path, headers={"If-None-Match": kept.headers["ETag"]})
+            assert again.status_code == 304 and fast.served == served + 3
     finally:
+        fast._reader.read = original
         event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_session_ended_elsewhere_never_gets_a_kept_page(desk):
+    """A logout on another node (or a password change, an administrator ending it) deletes
+    the stored session: the next request is Flask's, which asks for a login."""
+    from runtime import sessions
+
+    client = login(desk, "joao.lima@example.com")
+    fast = _fast(desk)
+    client.get("/notices")
+    served = fast.served
+    assert client.get("/notices").status_code == 200 and fast.served == served + 1
+    sid = client.get_cookie(desk.config["SESSION_COOKIE_NAME"]).value
+    with desk.test_request_context():
+        sessions._forget([sid])  # what a logout on another node does (not his other sessions)
+    response = client.get("/notices")
+    assert response.status_code == 302 and "/login" in response.location
+    assert fast.served == served + 1
+
+
+def test_an_expired_session_never_gets_a_kept_page(desk):
+    from sqlalchemy import update
+
+    from runtime.extensions import db
+    from runtime.models import StoredSession, utcnow
+
+    if desk.config.get("PORTAL_REDIS_URL"):
+        pytest.skip("Redis expires its keys itself: an ended session is the test above")
+    client = login(desk, "joao.lima@example.com")
+    client.get("/notices")
+    fast = _fast(desk)
+    served = fast.served
+    client.get("/notices")
+    assert fast.served == served + 1
+    sid = client.get_cookie(desk.config["SESSION_COOKIE_NAME"]).value
+    with desk.app_context():
+        db.session.execute(update(StoredSession).where(StoredSession.id == sid)
+                           .values(expires_at=utcnow()))
+        db.session.commit()
+    response = client.get("/notices")
+    assert response.status_code == 302 and fast.served == served + 1
+
+
+def test_a_changed_session_goes_to_flask_first(desk):
+    """A flashed message (or anything else written into the session on another node) makes
+    its stored bytes differ from those the fast path knows: Flask answers, and shows it."""
+    client = login(desk, "joao.lima@example.com")
+    client.get("/tickets")
+    fast = _fast(desk)
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "Recado de outro servidor")]
+    served = fast.served
+    assert "Recado de outro servidor" in client.get("/tickets").get_data(as_text=True)
+    assert fast.served == served
+    # then known again, with the message gone
+    client.get("/tickets")
+    page = client.get("/tickets")
+    assert fast.served == served + 1 and "Recado de outro servidor" not in _body(page)
+
+
+def test_a_session_due_for_its_touch_goes_to_flask(desk):
+    """The login record is touched every few minutes by Flask (runtime/sessions.py)."""
+    from dataclasses import replace
+
+    client = login(desk, "joao.lima@example.com")
+    client.get("/notices")
+    fast = _fast(desk)
+    known = desk.extensions["pagecache"].sessions
+    sid = next(reversed(known._known))
+    known.put(sid, replace(known.get(sid), seen=0))
+    served = fast.served
+    assert client.get("/notices").status_code == 200 and fast.served == served
+
+
+def test_a_client_s_new_request_shows_on_the_kept_staff_queue(desk):
+    staff = _staff(desk)
+    staff.get("/staff/tickets")
+    kept = staff.get("/staff/tickets").get_data(as_text=True)
+    protocol = _open(desk, "joao.lima@example.com", "relacionamento", "duvida",
+                     "Vaga de garagem extra?")
+    assert protocol not in kept
+    assert protocol in staff.get("/staff/tickets").get_data(as_text=True)
 
 
 def _same_generation(app, *emails: str) -> None:
@@ -294,7 +422,9 @@ def test_two_clients_never_see_each_others_kept_pages(desk, people):
         for who, mine, theirs, other_name in (("maria", maria_ticket, joao_ticket, "João Lima"),
                                               ("joao", joao_ticket, maria_ticket, "Maria Souza")):
             for path in ("/", "/tickets", "/notices"):
-                html = _body(people[who].get(path))
+                response = people[who].get(path)
+                assert response.status_code == 200, (who, path, response.location)
+                html = _body(response)
                 header = html.split('class="portal-user-name">', 1)[1].split("<", 1)[0]
                 assert other_name not in header, (who, path)
                 assert theirs not in html, (who, path)

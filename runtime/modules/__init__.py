@@ -155,9 +155,10 @@ class Manifest:
     syndic_entry: MenuEntry | None = None  # its entry of the syndic's default menu
     # ERP files `portal import` reads for it: runtime.erp.importer.ErpFile (table, upsert)
     erp_files: tuple[Any, ...] = ()
-    # client screens served from the page cache (runtime/pagecache.py): endpoint names;
-    # each must have no side effect, and its models say what their writes change
-    # (`page_cache_scope`)
+    # screens served from the page cache (runtime/pagecache.py): endpoint names; each
+    # must have no side effect but idempotent ones, and its models say what their writes
+    # change (`page_cache_scope`); a staff screen is kept per staff member and changes
+    # with any write
     cached_pages: tuple[str, ...] = ()
 
     @property

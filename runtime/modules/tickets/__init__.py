@@ -41,5 +41,7 @@ manifest = Manifest(
     views=(BUYER, SYNDIC),
     syndic_entry=MenuEntry(_l("Common-area requests"), "tools", 10),
     migrations=Path(__file__).resolve().parent / "migrations",  # the desk's tables too
-    cached_pages=("tickets.index",),  # each client's own: models.Ticket.page_cache_scope
+    # each client's own (models.Ticket.page_cache_scope); the staff queue changes with
+    # any write (runtime/pagecache.py's STAFF generation)
+    cached_pages=("tickets.index", "tickets.show", "service.staff_queue"),
 )
