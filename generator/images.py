@@ -33,6 +33,12 @@ def pixel_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
+@functools.cache
+def pixel_size_of(path: str, digest: str) -> tuple[int, int] | None:
+    """`pixel_size`, read once per content (`digest`): a fleet's tenants share their images."""
+    return pixel_size(Path(path))
+
+
 def _svg_size(data: bytes) -> tuple[int, int] | None:
     tag = _SVG_TAG.search(data)
     if tag is None:
