@@ -531,7 +531,7 @@ def check_document(doc: Document) -> list[Diagnostic]:
     theme_name = _branding(ck)
     templates = _files(ck)
     if templates is not None:
-        from . import overrides  # Jinja, imported only for a tenant that has overrides
+        from . import overrides  # only for a tenant that has overrides
 
         ck.out.extend(overrides.check(templates, themes.get(theme_name).folder / "templates"))
     tree = _service_tree(ck)
