@@ -29,7 +29,10 @@ MAX_ENTRIES = 512  # past this, writing an entry removes the older half (tenants
 
 
 def folder() -> Path:
-    """The cache folder (XDG: a relative $XDG_CACHE_HOME is invalid and ignored)."""
+    """The cache folder (XDG: a relative $XDG_CACHE_HOME is invalid and ignored).
+
+    RuntimeError when there is no home folder to put it in: the caller's miss.
+    """
     base = os.environ.get("XDG_CACHE_HOME", "")
     root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
     return root / "portal-generator"
@@ -102,7 +105,7 @@ def get(kind: str, key: tuple, reads: Reads) -> Any | None:
         if raw[:4] != MAGIC or int.from_bytes(raw[4:8], "big") != zlib.crc32(raw[8:]):
             return None
         version, kept_key, seen, value = marshal.loads(raw[8:])
-    except (OSError, ValueError, EOFError, TypeError):
+    except (OSError, RuntimeError, ValueError, EOFError, TypeError):
         return None
     if version != sys.version or kept_key != key or not isinstance(seen, dict):
         return None
@@ -121,7 +124,10 @@ def put(kind: str, key: tuple, reads: Reads, value: Any) -> None:
         payload = marshal.dumps((sys.version, key, reads.seen, value))
     except ValueError:  # a value marshal cannot write: not kept
         return
-    path = _entry(kind, key)
+    try:
+        path = _entry(kind, key)
+    except RuntimeError:  # no home folder
+        return
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

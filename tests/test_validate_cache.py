@@ -131,6 +131,12 @@ def test_a_broken_or_unwritable_cache_is_only_a_miss(tmp_path, theme, checks, ca
     monkeypatch.setenv("XDG_CACHE_HOME", "relative")
     assert cache.folder() == Path.home() / ".cache" / "portal-generator"
 
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", no_home)  # and no home folder at all
+    assert _messages(folder, theme) == expected and len(checks) == 9
+
 
 def test_a_kept_parse_is_the_same_document_and_a_changed_file_is_parsed_again(tmp_path,
                                                                                monkeypatch):
