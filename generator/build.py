@@ -264,7 +264,7 @@ def _images(branding: dict, out: Output) -> dict[str, list[int]]:
     sizes = {}
     for rel in [branding[k] for k in ("logo", "favicon", "login_image") if branding[k]] + \
             [b["image"] for b in branding["banners"]]:
-        size = images.pixel_size_of(str(out.files[f"static/{rel}"]), out.digests[f"static/{rel}"])
+        size = images.pixel_size_of(Path(out.files[f"static/{rel}"]), out.digests[f"static/{rel}"])
         if size:
             sizes[rel] = list(size)
     for banner in branding["banners"]:
