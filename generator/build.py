@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
-from . import __version__, colours, fonts, icons, images, schema, themes
+from . import __version__, artifacts, colours, fonts, icons, images, schema, themes
 from .batch import find_tenants  # noqa: F401  (re-exported: callers import it from here)
 from .diagnostics import TenantError
 from .incremental import BuildIndex, BuildResult
@@ -176,13 +174,20 @@ def _compiled_translations() -> tuple[tuple[str, bytes], ...]:
     """Each runtime catalogue compiled to .mo, once per process."""
     compiled = []
     for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
-        with po.open("rb") as fh:
-            catalog = read_po(fh)
-        buf = io.BytesIO()
-        write_mo(buf, catalog)
-        compiled.append((f"translations/{po.relative_to(TRANSLATIONS).with_suffix('.mo')}",
-                         buf.getvalue()))
+        rel = f"translations/{po.relative_to(TRANSLATIONS).with_suffix('.mo')}"
+        compiled.append((rel, artifacts.kept("mo", (str(po),), lambda po=po: _compile_po(po))))
     return tuple(compiled)
+
+
+def _compile_po(po: Path) -> bytes:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    return buf.getvalue()
 
 
 @functools.cache
@@ -285,9 +290,15 @@ def _icon_subset(name: str, config: dict, overrides: list[Path], out: Output) ->
     theme = themes.get(name)
     assert theme is not None
     used = icons.used(name, config["menu"], overrides, tuple(schema.MODULE_FOLDERS))
-    font = out.add_hashed("static/vendor/fonts", "bootstrap-icons.woff2",
-                          icons.subset_font(name, used))
+    font = out.add_hashed("static/vendor/fonts", "bootstrap-icons.woff2", _icon_font(name, used))
     return icons.stylesheet(name, used, font.removeprefix("static/"))
+
+
+@functools.cache
+def _icon_font(name: str, used: frozenset[str]) -> bytes:
+    """The theme's icon font cut to `used`: made once per set of icons, kept between runs."""
+    return artifacts.kept("icons", (name, tuple(sorted(used))),
+                          lambda: icons.subset_font(name, used))
 
 
 _SOURCE_MAP = re.compile(r"^\s*(?://|/\*)# sourceMappingURL=.*$", re.M)
