@@ -142,8 +142,11 @@ def put(kind: str, key: tuple, reads: Reads, value: Any) -> None:
 
 
 def _prune(where: Path) -> None:
-    """Keep the folder small: past MAX_ENTRIES, remove the entries written longest ago."""
-    entries = list(os.scandir(where))
+    """Keep the folder small: past MAX_ENTRIES, remove the entries written longest ago.
+
+    Only files: a sub-folder is another store's (generator/artifacts.py keeps build/).
+    """
+    entries = [entry for entry in os.scandir(where) if entry.is_file(follow_symlinks=False)]
     if len(entries) < MAX_ENTRIES:
         return
     entries.sort(key=lambda entry: entry.stat().st_mtime_ns)

@@ -196,3 +196,21 @@ def test_a_second_validate_of_an_unchanged_tenant_imports_no_parser(cache_home):
     assert run() == "['jinja2', 'ruamel']"
     # find_spec("ruamel.yaml") (its version file) imports the namespace package `ruamel` only
     assert run() == "['ruamel']"
+
+
+def test_a_full_cache_drops_its_oldest_entries_and_nothing_else(tmp_path, theme, cache_home,
+                                                                 monkeypatch):
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 8)
+    (cache_home / "build").mkdir(parents=True)
+    (cache_home / "build" / "kept").write_bytes(b"another store's")
+    for i in range(8):
+        (cache_home / f"override-old{i}").write_bytes(b"old")
+        os.utime(cache_home / f"override-old{i}", ns=(i, i))
+    folder = tmp_path / "overrides"
+    folder.mkdir()
+    (folder / "a.html").write_text("<p>a</p>\n", encoding="utf-8")
+    assert _messages(folder, theme) == []
+    left = sorted(p.name for p in cache_home.iterdir())
+    assert [n for n in left if n.startswith("override-old")] == [
+        f"override-old{i}" for i in range(4, 8)]
+    assert "build" in left and (cache_home / "build" / "kept").is_file() and len(left) == 6
