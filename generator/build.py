@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
-from . import __version__, colours, fonts, icons, images, schema, themes
+from . import __version__, artifacts, colours, fonts, icons, images, schema, themes
 from .batch import find_tenants  # noqa: F401  (re-exported: callers import it from here)
 from .diagnostics import TenantError
 from .incremental import BuildIndex, BuildResult
@@ -176,13 +174,20 @@ def _compiled_translations() -> tuple[tuple[str, bytes], ...]:
     """Each runtime catalogue compiled to .mo, once per process."""
     compiled = []
     for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
-        with po.open("rb") as fh:
-            catalog = read_po(fh)
-        buf = io.BytesIO()
-        write_mo(buf, catalog)
-        compiled.append((f"translations/{po.relative_to(TRANSLATIONS).with_suffix('.mo')}",
-                         buf.getvalue()))
+        rel = f"translations/{po.relative_to(TRANSLATIONS).with_suffix('.mo')}"
+        compiled.append((rel, artifacts.kept("mo", (str(po),), lambda po=po: _compile_po(po))))
     return tuple(compiled)
+
+
+def _compile_po(po: Path) -> bytes:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    return buf.getvalue()
 
 
 @functools.cache
@@ -198,11 +203,21 @@ def _tokens_template(name: str) -> jinja2.Template:
 def _theme_css(name: str, config: dict, font: fonts.TextFont) -> bytes:
     """The theme's CSS: the tenant's colours and its text font."""
     branding = config["branding"]
-    rgb = {name: ", ".join(str(int(v[i:i + 2], 16)) for i in (1, 3, 5))
-           for name, v in branding["colors"].items()}
+    return _rendered_tokens(name, json.dumps([branding["colors"], branding["on_colors"],
+                                              font.family, font.faces, font.fallback,
+                                              font.generic]))
+
+
+@functools.cache
+def _rendered_tokens(name: str, inputs: str) -> bytes:
+    """`_theme_css` once per set of inputs (JSON): tenants that share their colours and
+    font share their CSS."""
+    colors, on_colors, family, faces, fallback, generic = json.loads(inputs)
+    font = fonts.TextFont(family, faces, fallback, generic)
+    rgb = {key: ", ".join(str(int(v[i:i + 2], 16)) for i in (1, 3, 5))
+           for key, v in colors.items()}
     return _tokens_template(name).render(
-        colors=branding["colors"], on_colors=branding["on_colors"], rgb=rgb,
-        text_colors=colours.text_colours(branding["colors"]),
+        colors=colors, on_colors=on_colors, rgb=rgb, text_colors=colours.text_colours(colors),
         font=font.family, font_files=font.faces, fallback=font.fallback, stack=font.stack,
     ).encode()
 
@@ -254,7 +269,7 @@ def _images(branding: dict, out: Output) -> dict[str, list[int]]:
     sizes = {}
     for rel in [branding[k] for k in ("logo", "favicon", "login_image") if branding[k]] + \
             [b["image"] for b in branding["banners"]]:
-        size = images.pixel_size(Path(out.files[f"static/{rel}"]))
+        size = images.pixel_size_of(Path(out.files[f"static/{rel}"]), out.digests[f"static/{rel}"])
         if size:
             sizes[rel] = list(size)
     for banner in branding["banners"]:
@@ -275,9 +290,15 @@ def _icon_subset(name: str, config: dict, overrides: list[Path], out: Output) ->
     theme = themes.get(name)
     assert theme is not None
     used = icons.used(name, config["menu"], overrides, tuple(schema.MODULE_FOLDERS))
-    font = out.add_hashed("static/vendor/fonts", "bootstrap-icons.woff2",
-                          icons.subset_font(name, used))
+    font = out.add_hashed("static/vendor/fonts", "bootstrap-icons.woff2", _icon_font(name, used))
     return icons.stylesheet(name, used, font.removeprefix("static/"))
+
+
+@functools.cache
+def _icon_font(name: str, used: frozenset[str]) -> bytes:
+    """The theme's icon font cut to `used`: made once per set of icons, kept between runs."""
+    return artifacts.kept("icons", (name, tuple(sorted(used))),
+                          lambda: icons.subset_font(name, used))
 
 
 _SOURCE_MAP = re.compile(r"^\s*(?://|/\*)# sourceMappingURL=.*$", re.M)
@@ -298,7 +319,13 @@ def _vendor_texts(name: str, suffix: str) -> tuple[str, ...]:
 def _css_bundle(name: str, icon_css: str, theme_css: bytes) -> bytes:
     """One stylesheet: the theme's vendored CSS (Bootstrap), the icons used, then the
     theme's own: one request instead of three."""
-    return "\n".join([*_vendor_texts(name, ".css"), icon_css, theme_css.decode()]).encode()
+    return _css_head(name, icon_css) + theme_css
+
+
+@functools.cache
+def _css_head(name: str, icon_css: str) -> bytes:
+    """The bundle up to the theme's own CSS: the same for every tenant showing these icons."""
+    return "\n".join([*_vendor_texts(name, ".css"), icon_css, ""]).encode()
 
 
 def _js_bundle(name: str) -> bytes:
@@ -306,8 +333,15 @@ def _js_bundle(name: str) -> bytes:
     starts on its own line, so none ends in another's line comment."""
     theme = themes.get(name)
     assert theme is not None
-    own = (theme.folder / "portal.js").read_text(encoding="utf-8")
-    return ("\n;\n".join([*_vendor_texts(name, ".js"), own]) + "\n").encode()
+    own = theme.folder / "portal.js"
+    return _joined_scripts(name, str(own), file_digest(own))
+
+
+@functools.cache
+def _joined_scripts(name: str, own: str, digest: str) -> bytes:
+    """`_js_bundle`, once per content of portal.js (`digest`)."""
+    text = Path(own).read_text(encoding="utf-8")
+    return ("\n;\n".join([*_vendor_texts(name, ".js"), text]) + "\n").encode()
 
 
 def _hashed_vendor(name: str, out: Output) -> dict[str, str]:
@@ -437,6 +471,7 @@ def write_instance(instance: Path, tenant_id: str, output: Output) -> BuildResul
         try:
             _write_files(tmp, output)
             os.rename(tmp, target)
+            _remember(target, output)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     tmp_link = instance / f".release-{os.getpid()}"
@@ -450,18 +485,58 @@ def write_instance(instance: Path, tenant_id: str, output: Output) -> BuildResul
 
 
 def _write_files(root: Path, output: Output) -> None:
-    root.mkdir(parents=True, exist_ok=True)
+    top = str(root)
+    os.makedirs(top, exist_ok=True)
     for folder in _folders(output.files):
-        (root / folder).mkdir(exist_ok=True)
+        try:
+            os.mkdir(os.path.join(top, folder))
+        except FileExistsError:  # left by a build that was killed, under the same pid
+            pass
     for rel, data in sorted(output.files.items()):
-        dest = root / rel
+        dest = os.path.join(top, rel)
         if isinstance(data, Path):
-            try:
-                os.link(data, dest)  # shared, read-only files: no copy needed
-            except OSError:
-                shutil.copyfile(data, dest)
-        else:
-            dest.write_bytes(data)
+            _link_or_copy(data, dest)  # shared, read-only files: no copy needed
+        elif not _link_written(output.digests[rel], dest):
+            with open(dest, "wb") as fh:
+                fh.write(data)
+
+
+def _link_or_copy(src: Path | str, dest: str) -> None:
+    try:
+        os.link(src, dest)
+    except OSError:  # another filesystem, or the file's link count is at its limit
+        shutil.copyfile(src, dest)
+
+
+# A file of a release written by this process, by the digest of its bytes. Tenants of one
+# fleet share most of the files made in memory (the script bundle, the compiled catalogues,
+# the icon font and the vendored stylesheets: 600 KB a release), so a later release with the
+# same bytes gets a hard link to the earlier copy instead of writing them again. Releases
+# are never changed once written (as the theme files they already link to), and a link
+# keeps each release whole when another is deleted or the folder is copied alone.
+_WRITTEN: dict[str, str] = {}
+
+
+def _link_written(digest: str, dest: str) -> bool:
+    """Link `dest` to a written file with these bytes; False when there is none to link
+    (never written here, since deleted, or on another filesystem)."""
+    src = _WRITTEN.get(digest)
+    if src is None:
+        return False
+    try:
+        os.link(src, dest)
+    except OSError:
+        del _WRITTEN[digest]
+        return False
+    return True
+
+
+def _remember(release: Path, output: Output) -> None:
+    """Note where the release's in-memory files lie now, for `_link_written`."""
+    top = str(release)
+    for rel, data in output.files.items():
+        if not isinstance(data, Path):
+            _WRITTEN.setdefault(output.digests[rel], os.path.join(top, rel))
 
 
 def _folders(files: dict[str, bytes | Path]) -> list[str]:

@@ -16,7 +16,6 @@ never pays for it.
 
 from __future__ import annotations
 
-import functools
 import io
 import re
 from dataclasses import dataclass
@@ -201,9 +200,19 @@ def _open(path: Path) -> Any:
     return font
 
 
-@functools.cache
+# each font file made ready in this process, by its content's digest: the tenants of a fleet
+# share a font file under paths of their own
+_WEB_FACES: dict[str, WebFace] = {}
+
+
 def web_face(path: str, digest: str) -> WebFace:
     """The tenant's font file as WOFF2 cut to LATIN, once per content (`digest`)."""
+    if digest not in _WEB_FACES:
+        _WEB_FACES[digest] = _web_face(path)
+    return _WEB_FACES[digest]
+
+
+def _web_face(path: str) -> WebFace:
     from fontTools import subset
 
     font = _open(Path(path))

@@ -42,6 +42,7 @@ def glyphs(theme_name: str) -> dict[str, int]:
     return {name: int(code, 16) for name, code in _RULE.findall(css)} if css else {}
 
 
+@functools.cache
 def _vendor_css(theme_name: str) -> str:
     theme = themes.get(theme_name)
     for item in theme.vendor if theme else ():
@@ -161,6 +162,7 @@ def subset_font(theme_name: str, names: frozenset[str]) -> bytes:
     return buf.getvalue()
 
 
+@functools.cache
 def stylesheet(theme_name: str, names: frozenset[str], font_url: str) -> str:
     """The icon rules for `names`, with an @font-face naming `font_url`.
 

@@ -7,7 +7,6 @@ picks the copy that fits it from `srcset` instead of the consultant's full-size 
 
 from __future__ import annotations
 
-import functools
 import io
 import re
 from pathlib import Path
@@ -33,6 +32,20 @@ def pixel_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
+# what was made of each image in this process, by its content's digest: the tenants of a
+# fleet share images (a base's logo, banners) under paths of their own
+_SIZES: dict[tuple[str, str], tuple[int, int] | None] = {}
+_WEBP: dict[tuple[str, int], bytes] = {}
+
+
+def pixel_size_of(path: Path, digest: str) -> tuple[int, int] | None:
+    """`pixel_size`, read once per content (`digest`, and the suffix, which says SVG)."""
+    key = (path.suffix.lower(), digest)
+    if key not in _SIZES:
+        _SIZES[key] = pixel_size(path)
+    return _SIZES[key]
+
+
 def _svg_size(data: bytes) -> tuple[int, int] | None:
     tag = _SVG_TAG.search(data)
     if tag is None:
@@ -50,9 +63,14 @@ def _svg_size(data: bytes) -> tuple[int, int] | None:
     return (round(w), round(h)) if w > 0 and h > 0 else None
 
 
-@functools.cache
-def _webp(path: str, digest: str, width: int) -> bytes:
-    # keyed by the file's digest too: the same path with new content is a new image
+def _webp(path: Path, digest: str, width: int) -> bytes:
+    """A WebP copy `width` wide, made once per content (`digest`) and width."""
+    if (digest, width) not in _WEBP:
+        _WEBP[digest, width] = _encode_webp(path, width)
+    return _WEBP[digest, width]
+
+
+def _encode_webp(path: Path, width: int) -> bytes:
     with Image.open(path) as img:
         img = img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB")
         if img.width > width:
@@ -66,4 +84,4 @@ def banner_copies(path: Path, digest: str, size: tuple[int, int]) -> list[tuple[
     """WebP copies of a banner, (width, bytes), at each of BANNER_WIDTHS narrower than it
     and at its own width (at most the widest)."""
     widths = [w for w in BANNER_WIDTHS if w < size[0]] + [min(size[0], BANNER_WIDTHS[-1])]
-    return [(w, _webp(str(path), digest, w)) for w in widths]
+    return [(w, _webp(path, digest, w)) for w in widths]

@@ -10,19 +10,19 @@ template does not have (Jinja drops it without a word).
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, TemplateSyntaxError, nodes
-
+from . import cache
 from .diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, nodes
 
 PREFIX = "theme/"
 TEMPLATE_SUFFIXES = {".html", ".txt"}  # the kinds of template the theme and modules have
-# the same tags as the portal's templates: {% trans %} comes from the i18n extension
-_ENV = Environment(extensions=["jinja2.ext.i18n"])
-_REFERENCES = {nodes.Extends: "extends", nodes.Include: "include", nodes.Import: "import",
-               nodes.FromImport: "import"}
 
 
 def check(folder: Path, theme_templates: Path) -> list[Diagnostic]:
@@ -41,42 +41,81 @@ def _hidden(name: str) -> bool:
 
 
 def _check_template(path: Path, name: str, theme: Path) -> list[Diagnostic]:
-    def problem(line: int, message: str) -> Diagnostic:
-        return Diagnostic(str(path), line, 1, "", message)
-
     if name.startswith(PREFIX):
-        return [problem(1, f'the folder "{PREFIX}" is reserved: "{PREFIX}<name>" names the '
-                           "theme's own templates; move this file out of it")]
+        problems = [(1, f'the folder "{PREFIX}" is reserved: "{PREFIX}<name>" names the '
+                        "theme's own templates; move this file out of it")]
+    else:
+        problems = _kept_problems(path, name, theme)
+    return [Diagnostic(str(path), line, 1, "", message) for line, message in problems]
+
+
+def _kept_problems(path: Path, name: str, theme: Path) -> list[tuple[int, str]]:
+    """_problems, kept in the cache: importing Jinja costs more than the rest of a validation.
+
+    The answer is reused while this module, Jinja's version and every file the check read
+    (the override, the theme templates it names or extends) are as they were.
+    """
+    reads = cache.Reads()
+    reads.read_bytes(Path(__file__))
+    reads.source("jinja2")
+    key = (str(path), name, str(theme))
+    kept = cache.get("override", key, reads)
+    if kept is None:
+        kept = _problems(path, name, theme, reads)
+        cache.put("override", key, reads, kept)
+    return kept
+
+
+@functools.cache
+def _env() -> Environment:
+    from jinja2 import Environment
+
+    # the same tags as the portal's templates: {% trans %} comes from the i18n extension
+    return Environment(extensions=["jinja2.ext.i18n"])
+
+
+def _problems(path: Path, name: str, theme: Path, reads: cache.Reads) -> list[tuple[int, str]]:
+    """(line, message) of each problem of one override, reading files through `reads`."""
+    from jinja2 import TemplateSyntaxError
+
     try:
-        tree = _ENV.parse(path.read_text(encoding="utf-8"), name, str(path))
+        tree = _env().parse(reads.read_text(path), name, str(path))
     except UnicodeDecodeError:
-        return [problem(1, "not UTF-8 text; save the template as UTF-8")]
+        return [(1, "not UTF-8 text; save the template as UTF-8")]
     except TemplateSyntaxError as exc:
-        return [problem(exc.lineno, f"template syntax: {exc.message}")]
-    out = [problem(line, message) for line, message in _references(tree, name, theme)]
-    parent = _theme_parent(tree, theme)
+        return [(exc.lineno, f"template syntax: {exc.message}")]
+    out = list(_references(tree, name, theme, reads))
+    parent = _theme_parent(tree, theme, reads)
     if parent is not None:
-        out += [problem(line, message) for line, message in _blocks(tree, parent, theme)]
+        out += _blocks(tree, parent, theme, reads)
     return out
 
 
-def _references(tree: nodes.Template, name: str, theme: Path) -> Iterator[tuple[int, str]]:
+def _references(tree: nodes.Template, name: str, theme: Path,
+                reads: cache.Reads) -> Iterator[tuple[int, str]]:
     """Templates this one names that could never load: itself, or a theme file that is not there."""
-    for node in tree.find_all(tuple(_REFERENCES)):
+    from jinja2 import nodes
+
+    verbs = {nodes.Extends: "extends", nodes.Include: "include", nodes.Import: "import",
+             nodes.FromImport: "import"}
+    for node in tree.find_all(tuple(verbs)):
         target = node.template
         if not isinstance(target, nodes.Const) or not isinstance(target.value, str):
             continue  # a name computed at render time is the portal's business
-        verb, wanted = _REFERENCES[type(node)], target.value
+        verb, wanted = verbs[type(node)], target.value
         if wanted == name:
             yield node.lineno, (f'{verb} "{wanted}" names this file itself, which repeats '
                                 f'forever; write "{PREFIX}{wanted}" for the theme\'s own {wanted}')
-        elif wanted.startswith(PREFIX) and not (theme / wanted[len(PREFIX):]).is_file():
-            hint = _did_you_mean(wanted, [PREFIX + n for n in _theme_names(theme)])
+        elif wanted.startswith(PREFIX) and not reads.is_file(theme / wanted[len(PREFIX):]):
+            names = reads.names(theme, "*.html")
+            hint = _did_you_mean(wanted, [PREFIX + n for n in names])
             yield node.lineno, f'the theme has no template "{wanted}"{hint}'
 
 
-def _theme_parent(tree: nodes.Template, theme: Path) -> Path | None:
+def _theme_parent(tree: nodes.Template, theme: Path, reads: cache.Reads) -> Path | None:
     """The theme template this one extends with "theme/<name>", when it exists."""
+    from jinja2 import nodes
+
     extends = tree.find(nodes.Extends)
     if extends is None or not isinstance(extends.template, nodes.Const):
         return None
@@ -84,12 +123,13 @@ def _theme_parent(tree: nodes.Template, theme: Path) -> Path | None:
     if not isinstance(wanted, str) or not wanted.startswith(PREFIX):
         return None
     path = theme / wanted[len(PREFIX):]
-    return path if path.is_file() else None
+    return path if reads.is_file(path) else None
 
 
-def _blocks(tree: nodes.Template, parent: Path, theme: Path) -> Iterator[tuple[int, str]]:
+def _blocks(tree: nodes.Template, parent: Path, theme: Path,
+            reads: cache.Reads) -> Iterator[tuple[int, str]]:
     """Blocks of this template that its theme parent does not have: they would never show."""
-    offered = sorted(_theme_blocks(parent, theme))
+    offered = sorted(_theme_blocks(parent, theme, reads))
     shown = parent.relative_to(theme).as_posix()
     for block in _top_blocks(tree):
         if block.name not in offered:
@@ -99,6 +139,8 @@ def _blocks(tree: nodes.Template, parent: Path, theme: Path) -> Iterator[tuple[i
 
 
 def _top_blocks(node: nodes.Node) -> Iterator[nodes.Block]:
+    from jinja2 import nodes
+
     # blocks nested in a block are the override's own: only the outer ones replace the theme's
     for child in node.iter_child_nodes():
         if isinstance(child, nodes.Block):
@@ -107,26 +149,28 @@ def _top_blocks(node: nodes.Node) -> Iterator[nodes.Block]:
             yield from _top_blocks(child)
 
 
-def _theme_blocks(path: Path, theme: Path, seen: frozenset[Path] = frozenset()) -> set[str]:
+def _theme_blocks(path: Path, theme: Path, reads: cache.Reads,
+                  seen: frozenset[Path] = frozenset()) -> set[str]:
     """The block names of a theme template and of the theme templates it extends."""
-    if path in seen or not path.is_file():
+    from jinja2 import nodes
+
+    if path in seen or not reads.is_file(path):
         return set()
-    tree = _ENV.parse(path.read_text(encoding="utf-8"))
+    tree = _env().parse(reads.read_text(path))
     names = {block.name for block in tree.find_all(nodes.Block)}
     extends = tree.find(nodes.Extends)
     for parent in _names_in(extends.template) if extends is not None else ():
-        names |= _theme_blocks(theme / parent.removeprefix(PREFIX), theme, seen | {path})
+        names |= _theme_blocks(theme / parent.removeprefix(PREFIX), theme, reads,
+                               seen | {path})
     return names
 
 
 def _names_in(expression: nodes.Expr) -> list[str]:
+    from jinja2 import nodes
+
     # errors/error.html extends one of three layouts by a condition: any of them may be it
     consts = [expression, *expression.find_all(nodes.Const)]
     return [c.value for c in consts if isinstance(c, nodes.Const) and isinstance(c.value, str)]
-
-
-def _theme_names(theme: Path) -> list[str]:
-    return sorted(p.relative_to(theme).as_posix() for p in theme.rglob("*.html"))
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:

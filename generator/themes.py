@@ -8,8 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ruamel.yaml import YAML
-
+from . import cache
 from .resources import data_folder
 
 THEMES_DIR = data_folder("themes")
@@ -56,11 +55,28 @@ def get(name: str) -> Theme | None:
     manifest = folder / "theme.yaml"
     if not manifest.is_file():
         return None
-    # ruamel.yaml, which reads the tenant files too: PyYAML would be one more import (10 ms)
-    # on the path of `portal validate`
-    data = YAML(typ="safe", pure=True).load(manifest.read_text(encoding="utf-8"))
+    data = _manifest(manifest)
     fonts = {family: _font_family(spec) for family, spec in data.get("fonts", {}).items()}
     return Theme(name, folder, fonts, tuple(data.get("vendor", [])), data.get("icons_css", ""))
+
+
+def _manifest(path: Path) -> dict:
+    """theme.yaml's content, kept in the cache while it and the code reading it are unchanged.
+
+    Read with ruamel.yaml, which reads the tenant files too (PyYAML would be one more import
+    on the path of `portal validate`), and only when the cache has not kept it.
+    """
+    reads = cache.Reads()
+    text = reads.read_text(path)
+    reads.read_bytes(Path(__file__))
+    reads.source("ruamel.yaml")
+    data = cache.get("theme", (str(path),), reads)
+    if data is None:
+        from ruamel.yaml import YAML
+
+        data = YAML(typ="safe", pure=True).load(text)
+        cache.put("theme", (str(path),), reads, data)
+    return data
 
 
 def _font_family(spec: dict) -> FontFamily:

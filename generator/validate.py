@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import colours, crosscheck, fonts, language, themes
+from . import colours, crosscheck, language, themes
 from .crosscheck import unique
 from .diagnostics import Diagnostic, TenantError, sort_diagnostics
 from .loader import Document, PathT, format_path, load
@@ -314,6 +314,10 @@ def _font_files(ck: _Checker) -> None:
     """A tenant's own font (`branding.font.file`): each file exists and is a font the
     build can cut and serve (fontTools reads it only here, when there is one)."""
     named = _dict(ck.get(("branding", "font"))).get("file")
+    if named is None:  # most tenants: generator.fonts (its dataclasses) is not imported
+        return
+    from . import fonts
+
     key = ("branding", "font", "file")
     paths = [(*key, i) for i in range(len(named))] if isinstance(named, list) else [key]
     for path in paths:
@@ -531,7 +535,7 @@ def check_document(doc: Document) -> list[Diagnostic]:
     theme_name = _branding(ck)
     templates = _files(ck)
     if templates is not None:
-        from . import overrides  # Jinja, imported only for a tenant that has overrides
+        from . import overrides  # only for a tenant that has overrides
 
         ck.out.extend(overrides.check(templates, themes.get(theme_name).folder / "templates"))
     tree = _service_tree(ck)

@@ -340,3 +340,32 @@ def test_the_quick_check_leaves_a_keyword_it_does_not_know_to_jsonschema():
     assert quickcheck.accepts({"type": "integer"}, 1, {})
     assert not quickcheck.accepts({"anyOf": [{"type": "integer"}]}, 1, {})
     assert not quickcheck.accepts({"$ref": "other.json#/x"}, 1, {})
+
+
+def test_a_fleet_built_with_all_has_the_files_of_each_tenant_built_alone(runner, tmp_path):
+    """Workers share what tenants have in common (files linked, not written again): every
+    release must still hold, file by file, what `portal build` of its tenant alone writes,
+    and no symbolic link (a release copied alone must be whole)."""
+    from generator.build import build
+
+    folder = tmp_path / "tenants"
+    _fleet(folder, 4)
+    for sample in ("aurora", "northwind"):  # pages, banners, overrides, a font of its own
+        shutil.copytree(ROOT / "tenants" / sample, folder / sample)
+    result = _build(runner, folder, tmp_path / "all", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    together = _releases(tmp_path / "all")
+    assert len(together) == 6
+    for file in sorted(folder.glob("*/tenant.yaml")):
+        alone = build(str(file), tmp_path / "alone")
+        assert together[alone.tenant_id] == alone.release
+        release = tmp_path / "all" / alone.tenant_id / "release"
+        assert not [p for p in release.resolve().rglob("*") if p.is_symlink()]
+        files = _tree(release)
+        assert "config.json" in files and len(files) > 30
+        assert files == _tree(alone.instance / "release"), alone.tenant_id
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -130,13 +130,19 @@ def test_only_the_icons_a_portal_shows_are_shipped_and_never_hold_text_back(tmp_
     assert {int(code, 16) for code in rules.values()} == set(cmap)
 
 
-def test_the_icon_subset_is_the_same_bytes_on_every_build(tmp_path):
+def test_the_icon_subset_is_the_same_bytes_on_every_build(tmp_path, monkeypatch):
+    from generator import build as building
     from generator.build import build
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-a"))
+    building._icon_font.cache_clear()
     first = _icon_font(build(str(ROOT / "tenants/aurora/tenant.yaml"), tmp_path / "a").instance)
     from generator import icons
 
+    # made again: neither this process's copy nor the one kept between runs
     icons.subset_font.cache_clear()
+    building._icon_font.cache_clear()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-b"))
     again = _icon_font(build(str(ROOT / "tenants/aurora/tenant.yaml"), tmp_path / "b").instance)
     assert first == again
 
