@@ -52,6 +52,18 @@ RELEASE_LOCK = ".lock"
 RELEASE_FORMAT = 2  # 2: one CSS bundle and one JS bundle, subset icons
 
 
+@dataclass(frozen=True)
+class Blob:
+    """Bytes made once for many releases, with their digest: hashed once, not per release."""
+
+    data: bytes
+    digest: str
+
+    @classmethod
+    def of(cls, data: bytes) -> Blob:
+        return cls(data, hashlib.sha256(data).hexdigest())
+
+
 @dataclass
 class Output:
     """The files of one release, by path inside it, before anything is written."""
@@ -60,17 +72,22 @@ class Output:
     digests: dict[str, str] = field(default_factory=dict)
     inputs: set[Path] = field(default_factory=set)  # tenant files read (assets, pages, ...)
 
-    def add_bytes(self, rel: str, data: bytes) -> None:
-        self.files[rel] = data
-        self.digests[rel] = hashlib.sha256(data).hexdigest()
+    def add_bytes(self, rel: str, data: bytes | Blob) -> None:
+        blob = data if isinstance(data, Blob) else Blob.of(data)
+        self.files[rel] = blob.data
+        self.digests[rel] = blob.digest
 
     def add_file(self, rel: str, src: Path) -> None:
         self.files[rel] = src
         self.digests[rel] = file_digest(src)
 
-    def add_hashed(self, folder: str, name: str, data: bytes | Path) -> str:
+    def add_hashed(self, folder: str, name: str, data: bytes | Path | Blob) -> str:
         """Add under a content-hashed name (`logo.3f2a1b9c.svg`); return that path."""
-        digest = file_digest(data) if isinstance(data, Path) else hashlib.sha256(data).hexdigest()
+        if isinstance(data, Path):
+            digest = file_digest(data)
+        else:
+            blob = data if isinstance(data, Blob) else Blob.of(data)
+            data, digest = blob.data, blob.digest
         stem, dot, ext = name.rpartition(".")
         rel = f"{folder}/{stem or ext}.{digest[:10]}{dot}{ext if stem else ''}"
         self.files[rel] = data
@@ -170,12 +187,13 @@ def _theme_files(name: str) -> tuple[tuple[str, Path], ...]:
 
 
 @functools.cache
-def _compiled_translations() -> tuple[tuple[str, bytes], ...]:
+def _compiled_translations() -> tuple[tuple[str, Blob], ...]:
     """Each runtime catalogue compiled to .mo, once per process."""
     compiled = []
     for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
         rel = f"translations/{po.relative_to(TRANSLATIONS).with_suffix('.mo')}"
-        compiled.append((rel, artifacts.kept("mo", (str(po),), lambda po=po: _compile_po(po))))
+        compiled.append((rel, Blob.of(artifacts.kept("mo", (str(po),),
+                                                     lambda po=po: _compile_po(po)))))
     return tuple(compiled)
 
 
@@ -295,10 +313,10 @@ def _icon_subset(name: str, config: dict, overrides: list[Path], out: Output) ->
 
 
 @functools.cache
-def _icon_font(name: str, used: frozenset[str]) -> bytes:
+def _icon_font(name: str, used: frozenset[str]) -> Blob:
     """The theme's icon font cut to `used`: made once per set of icons, kept between runs."""
-    return artifacts.kept("icons", (name, tuple(sorted(used))),
-                          lambda: icons.subset_font(name, used))
+    return Blob.of(artifacts.kept("icons", (name, tuple(sorted(used))),
+                                  lambda: icons.subset_font(name, used)))
 
 
 _SOURCE_MAP = re.compile(r"^\s*(?://|/\*)# sourceMappingURL=.*$", re.M)
@@ -316,19 +334,24 @@ def _vendor_texts(name: str, suffix: str) -> tuple[str, ...]:
                  if item["to"].endswith(suffix) and item["to"] != theme.icons_css)
 
 
-def _css_bundle(name: str, icon_css: str, theme_css: bytes) -> bytes:
+def _css_bundle(name: str, icon_css: str, theme_css: bytes) -> Blob:
     """One stylesheet: the theme's vendored CSS (Bootstrap), the icons used, then the
     theme's own: one request instead of three."""
-    return _css_head(name, icon_css) + theme_css
+    head, hashed = _css_head(name, icon_css)
+    digest = hashed.copy()  # the 250 KB before the theme's CSS are hashed once
+    digest.update(theme_css)
+    return Blob(head + theme_css, digest.hexdigest())
 
 
 @functools.cache
-def _css_head(name: str, icon_css: str) -> bytes:
-    """The bundle up to the theme's own CSS: the same for every tenant showing these icons."""
-    return "\n".join([*_vendor_texts(name, ".css"), icon_css, ""]).encode()
+def _css_head(name: str, icon_css: str) -> tuple[bytes, hashlib._Hash]:
+    """The bundle up to the theme's own CSS, the same for every tenant showing these icons,
+    and a hash fed with it."""
+    head = "\n".join([*_vendor_texts(name, ".css"), icon_css, ""]).encode()
+    return head, hashlib.sha256(head)
 
 
-def _js_bundle(name: str) -> bytes:
+def _js_bundle(name: str) -> Blob:
     """One script: the theme's vendored scripts (Popper, Bootstrap), then portal.js; each
     starts on its own line, so none ends in another's line comment."""
     theme = themes.get(name)
@@ -338,10 +361,10 @@ def _js_bundle(name: str) -> bytes:
 
 
 @functools.cache
-def _joined_scripts(name: str, own: str, digest: str) -> bytes:
+def _joined_scripts(name: str, own: str, digest: str) -> Blob:
     """`_js_bundle`, once per content of portal.js (`digest`)."""
     text = Path(own).read_text(encoding="utf-8")
-    return ("\n;\n".join([*_vendor_texts(name, ".js"), text]) + "\n").encode()
+    return Blob.of(("\n;\n".join([*_vendor_texts(name, ".js"), text]) + "\n").encode())
 
 
 def _hashed_vendor(name: str, out: Output) -> dict[str, str]:
