@@ -41,7 +41,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import chain
@@ -51,6 +51,7 @@ from flask import Flask, Response, current_app, g, has_app_context, make_respons
 from flask_login import current_user
 from flask_sqlalchemy.session import Session as PortalSession
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy import String, bindparam, event, inspect, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column, object_session
@@ -203,6 +204,34 @@ class Pages:
                 self.size -= len(dropped.body)
 
 
+class Fragments:
+    """HTML parts many users share (Fragment), least recently used dropped beyond `max_bytes`."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._parts: OrderedDict[tuple, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> str | None:
+        with self._lock:
+            html = self._parts.get(key)
+            if html is not None:
+                self._parts.move_to_end(key)
+            return html
+
+    def put(self, key: tuple, html: str) -> None:
+        if len(html) > self.max_bytes // 8:
+            return
+        with self._lock:
+            old = self._parts.pop(key, None)
+            self.size += len(html) - (len(old) if old is not None else 0)
+            self._parts[key] = html
+            while self.size > self.max_bytes:
+                _, dropped = self._parts.popitem(last=False)
+                self.size -= len(dropped)
+
+
 class PageCache:
     """What an app keeps: its generation store, its pages and its CSRF placeholder."""
 
@@ -210,6 +239,7 @@ class PageCache:
                  release: str, locale: str) -> None:
         self.generations = generations
         self.pages = Pages(max_bytes)
+        self.fragments = Fragments(max_bytes // 8)  # parts many pages share (fragment)
         self.sessions = Sessions()  # sessions the fast path may answer (FastPath)
         self.release = release
         self.locale = locale
@@ -462,6 +492,7 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
         if tokens is None:
             rendered = _render(view, args, kwargs, cache)
             return _answer(rendered) if isinstance(rendered, Page) else rendered
+        g.pagecache_shared = tokens[0]  # the shared generation: fragment() keys on it
         portal_view = session.get(VIEW_KEY) if current_user.role == "client" \
             else current_user.role
         key = page_key(cache, request.environ, current_user.id, portal_view, tokens)
@@ -476,6 +507,29 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
         return _answer(page)
 
     return wrapper
+
+
+def fragment(name: str, key: Hashable, render: Callable[[], str]) -> Markup:
+    """A part of a page many users share (a development's construction updates, the notices
+    of one audience), rendered once and reused while the shared generation is the same.
+
+    `key` must hold everything the part depends on besides shared content (whose
+    generation, language, release and time bucket are added here): who shares it (a
+    development, an audience) and the address's query. The part must hold nothing of one
+    user and no form. Outside a cached page (staff viewing as a client, the cache off, the
+    generations unreadable) it is simply rendered.
+    """
+    cache = _cache()
+    shared = g.get("pagecache_shared")
+    if cache is None or shared is None or not cache.fragments.max_bytes:
+        return Markup(render())
+    full = (cache.release, cache.locale, name, key, shared, int(_now() // BUCKET_SECONDS))
+    html = cache.fragments.get(full)
+    if html is None:
+        html = str(render())
+        if cache.placeholder not in html:  # a form's token: never shared
+            cache.fragments.put(full, html)
+    return Markup(html)
 
 
 def _keep(response: Response) -> Response:

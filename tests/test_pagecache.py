@@ -662,3 +662,56 @@ def test_a_kept_page_is_the_page_the_view_renders(desk, people):
     assert kept == fresh
     assert isinstance(cache, pagecache.PageCache)
 
+
+
+def _bump_everyone(app) -> None:
+    from runtime import pagecache
+
+    with app.app_context():
+        app.extensions["pagecache"].bump({pagecache.EVERYONE})
+
+
+def test_shared_parts_are_rendered_once_for_everyone_who_shares_them(desk, people,
+                                                                       monkeypatch):
+    """The notices of one audience and a development's construction updates: rendered
+    once for all their readers (until shared content changes), never for another audience."""
+    from runtime.modules.construction import routes as construction
+    from runtime.modules.notices import routes as notices
+
+    rendered = []
+    for module, name in ((notices, "_listing"), (construction, "_development_body")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _o=original, _n=name: (
+            rendered.append(_n), _o(*a))[1])
+    from runtime.extensions import db
+    from runtime.models import utcnow
+    from runtime.modules.notices.models import Notice
+
+    with desk.app_context():  # a write: every page and part rendered anew
+        db.session.add(Notice(title="Feira de decoração", summary="Sábado",
+                              publish_from=utcnow() - timedelta(minutes=1), for_buyers=True))
+        db.session.commit()
+    jar = desk.portal_ids["JAR"]
+    joao, ana = people["joao"], login(desk, "ana.souza@example.com")  # both buy at Jardins
+    lists = [_body(who.get("/notices")).split('class="portal-title">', 1)[1] for who in
+             (joao, ana)]
+    assert rendered == ["_listing"] and lists[0] == lists[1]
+    maria = people["maria"]  # buys at Jardins, attorney at Vista Verde: another audience
+    assert maria.get("/notices").status_code == 200 and rendered == ["_listing"] * 2
+    sindico = _body(people["sindico"].get("/notices"))  # a building manager's: its own
+    assert rendered == ["_listing"] * 3
+    vv = _body(people["vv"].get("/notices"))
+    assert rendered == ["_listing"] * 4
+    assert "Feira de decoração" in lists[0]  # for buyers
+    assert "Feira de decoração" not in sindico and "Feira de decoração" not in vv
+    rendered.clear()
+    pages = [_body(who.get(f"/construction/{jar}")) for who in (maria, joao, people["sindico"])]
+    assert rendered == ["_development_body"]
+    assert len({page.split('class="text-muted">', 1)[1].split("<footer", 1)[0]
+                for page in pages}) == 1
+    staff = _staff(desk).get(f"/construction/{jar}")  # staff see every update: their own
+    assert staff.status_code == 200 and rendered == ["_development_body"] * 2
+    rendered.clear()
+    _bump_everyone(desk)
+    maria.get("/notices")
+    assert rendered == ["_listing"]  # shared content changed: rendered again

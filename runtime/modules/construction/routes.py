@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import DateField, IntegerField, MultipleFileField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from ... import ratelimit, richtext, storage, uploads
+from ... import pagecache, ratelimit, richtext, storage, uploads
 from ...erp.models import Development
 from ...erp.scope import scope_of
 from ...extensions import db
@@ -71,13 +71,21 @@ def development(development_id: int):
     if not scope_of(current_user).development(development_id):
         abort(404)
     dev = db.get_or_404(Development, development_id)
+    # the updates and photos: the same for every client of the development (staff see all)
+    body = pagecache.fragment("construction.development",
+                              (development_id, current_user.is_staff),
+                              lambda: _development_body(development_id))
+    return render_template("construction/development.html", development=dev, body=body,
+                           others=len(_developments()) > 1)
+
+
+def _development_body(development_id: int) -> str:
     updates = _visible_updates(development_id)
     photos = [(u.reported_on, p) for u in updates for p in u.photos]
     by_month = [(key, [p for _, p in group]) for key, group in
                 groupby(photos, key=lambda item: date(item[0].year, item[0].month, 1))]
-    return render_template("construction/development.html", development=dev, updates=updates,
-                           latest=updates[0] if updates else None, by_month=by_month,
-                           others=len(_developments()) > 1)
+    return render_template("construction/_development_body.html", updates=updates,
+                           latest=updates[0] if updates else None, by_month=by_month)
 
 
 @bp.get("/construction/photos/<int:photo_id>/<any(thumb, full):size>")

@@ -193,6 +193,20 @@ def visible_to(user: User, what: str, now: datetime | None = None, *,
     return _statement(ties, what), {"notice_now": now or utcnow(), "notice_reader": user.id}
 
 
+_TIES = {"buyer": _buyer_developments(bindparam("notice_reader")).distinct(),
+         "syndic": _syndic_developments(bindparam("notice_reader")).distinct()}
+
+
+def audience(user: User) -> tuple:
+    """Who reads the same notices as `user` in this portal (see `reaches`): staff all alike;
+    a client with the same tie (buyer or building manager) to the same developments. The
+    key of the notices list kept for all of them (runtime/pagecache.fragment)."""
+    if user.is_staff:
+        return ("staff",)
+    view = scope_of(user).view
+    return (view, frozenset(db.session.scalars(_TIES[view], {"notice_reader": user.id})))
+
+
 def recipients(notice: Notice) -> Select:
     """Select the active clients with an e-mail address and portal access in the audience
     of `notice`."""

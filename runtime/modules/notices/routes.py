@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from ... import richtext, storage, uploads
+from ... import pagecache, richtext, storage, uploads
 from ...erp.models import Development
 from ...extensions import db
 from ...i18n import to_local, to_utc
@@ -27,7 +27,7 @@ from ...staff import staff_required
 from . import bp
 from .forms import NoticeForm
 from .mailing import emailed, sync_email
-from .models import Notice, visible_to
+from .models import Notice, audience, visible_to
 
 THUMB_MAX_BYTES = 5 * 1024 * 1024
 
@@ -40,10 +40,18 @@ def _settings() -> dict:
 @login_required
 def index():
     per_page = _settings()["per_page"]
+    number = page_arg(per_page)
+    # the list: the same for everyone of the reader's audience, so kept once for them all
+    listing = pagecache.fragment("notices.index", (audience(current_user), request.query_string),
+                                 lambda: _listing(number, per_page))
+    return render_template("notices/index.html", listing=listing)
+
+
+def _listing(number: int, per_page: int) -> str:
     rows, params = visible_to(current_user, "page")
     count = visible_to(current_user, "count")[0]  # the same parameters
-    page = rows_page(page_arg(per_page), per_page, rows=rows, counting=count, params=params)
-    return render_template("notices/index.html", page=page, timeline=_settings()["timeline"])
+    page = rows_page(number, per_page, rows=rows, counting=count, params=params)
+    return render_template("notices/_list.html", page=page, timeline=_settings()["timeline"])
 
 
 def _visible_or_404(notice_id: int) -> Notice:
