@@ -147,24 +147,38 @@ def test_a_bad_setting_is_one_clean_line_from_the_cli(built_instance, runner, mo
     assert "Traceback" not in result.output
 
 
-def _reads_environ(node: ast.AST) -> bool:
+READS = ("environ", "getenv", "environb")
+
+
+def _os_names(tree: ast.AST) -> set[str]:
+    """The names the module `os` is imported under (`import os`, `import os as x`)."""
+    return {alias.asname or alias.name for node in ast.walk(tree)
+            if isinstance(node, ast.Import) for alias in node.names if alias.name == "os"}
+
+
+def _reads_environ(node: ast.AST, os_names: frozenset[str] = frozenset({"os"})) -> bool:
+    """`os.environ`, `os.getenv`, `os.environb` or `from os import environ`; not a WSGI
+    environ (`request.environ`, a middleware's `environ` argument: a request's, not the
+    process's)."""
     if isinstance(node, ast.Attribute):
-        return node.attr in ("environ", "getenv", "environb")
+        return node.attr in READS and isinstance(node.value, ast.Name) \
+            and node.value.id in os_names
     if isinstance(node, ast.ImportFrom) and node.module == "os":
-        return any(alias.name in ("environ", "getenv", "environb") for alias in node.names)
+        return any(alias.name in READS for alias in node.names)
     return False
 
 
 def _environ_reads(path: Path) -> list[str]:
     """Where `path` reads the process environment outside create_app."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    os_names = frozenset(_os_names(tree))
     allowed: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and node.name == "create_app" \
                 and path == ROOT / "runtime" / "__init__.py":
             allowed |= {id(inner) for inner in ast.walk(node)}
     return [f"{path.relative_to(ROOT)}:{node.lineno}" for node in ast.walk(tree)
-            if _reads_environ(node) and id(node) not in allowed]
+            if _reads_environ(node, os_names) and id(node) not in allowed]
 
 
 def test_no_runtime_module_reads_the_environment_after_create_app():
@@ -180,9 +194,13 @@ def test_the_environment_scan_finds_a_read():
     """The scan above can fail: each way of reading the environment is found."""
     sample = ROOT / "runtime" / "__init__.py"
     for code in ("import os\nos.environ.get('X')\n", "from os import environ\n",
-                 "import os\nos.getenv('X')\n"):
+                 "import os\nos.getenv('X')\n", "import os as system\nsystem.environ['X']\n"):
         tree = ast.parse(code)
-        assert any(_reads_environ(node) for node in ast.walk(tree)), code
+        names = frozenset(_os_names(tree))
+        assert any(_reads_environ(node, names) for node in ast.walk(tree)), code
+    # a request's WSGI environ is not the process environment
+    tree = ast.parse("import os\nrequest.environ['HTTP_HOST']\nenviron.get('PATH_INFO')\n")
+    assert not any(_reads_environ(node, frozenset(_os_names(tree))) for node in ast.walk(tree))
     assert _environ_reads(sample) == []
 
 
