@@ -509,13 +509,14 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def fragment(name: str, key: Hashable, render: Callable[[], str]) -> Markup:
+def fragment(name: str, key: Callable[[], Hashable], render: Callable[[], str]) -> Markup:
     """A part of a page many users share (a development's construction updates, the notices
     of one audience), rendered once and reused while the shared generation is the same.
 
-    `key` must hold everything the part depends on besides shared content (whose
+    `key()` must give everything the part depends on besides shared content (whose
     generation, language, release and time bucket are added here): who shares it (a
-    development, an audience) and the address's query. The part must hold nothing of one
+    development, an audience) and the address's query; it is asked only when the part
+    may be kept. The part must hold nothing of one
     user and no form. Outside a cached page (staff viewing as a client, the cache off, the
     generations unreadable) it is simply rendered.
     """
@@ -523,7 +524,7 @@ def fragment(name: str, key: Hashable, render: Callable[[], str]) -> Markup:
     shared = g.get("pagecache_shared")
     if cache is None or shared is None or not cache.fragments.max_bytes:
         return Markup(render())
-    full = (cache.release, cache.locale, name, key, shared, int(_now() // BUCKET_SECONDS))
+    full = (cache.release, cache.locale, name, key(), shared, int(_now() // BUCKET_SECONDS))
     html = cache.fragments.get(full)
     if html is None:
         html = str(render())

@@ -73,7 +73,7 @@ def development(development_id: int):
     dev = db.get_or_404(Development, development_id)
     # the updates and photos: the same for every client of the development (staff see all)
     body = pagecache.fragment("construction.development",
-                              (development_id, current_user.is_staff),
+                              lambda: (development_id, current_user.is_staff),
                               lambda: _development_body(development_id))
     return render_template("construction/development.html", development=dev, body=body,
                            others=len(_developments()) > 1)

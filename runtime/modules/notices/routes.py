@@ -42,8 +42,9 @@ def index():
     per_page = _settings()["per_page"]
     number = page_arg(per_page)
     # the list: the same for everyone of the reader's audience, so kept once for them all
-    listing = pagecache.fragment("notices.index", (audience(current_user), request.query_string),
-                                 lambda: _listing(number, per_page))
+    listing = pagecache.fragment(
+        "notices.index", lambda: (audience(current_user), request.query_string),
+        lambda: _listing(number, per_page))
     return render_template("notices/index.html", listing=listing)
 
 
