@@ -16,7 +16,7 @@ statements per page.
 With the page cache present (runtime/pagecache.py), the pages are measured with it
 off (PAGE_CACHE_MB=0) and on.
 
-    .venv/bin/python bench/page_bench.py [--seconds 10] [--connections 16]
+    .venv/bin/python bench/page_bench.py [--seconds 10] [--connections 16] [--redis URL]
 
 Needs Debian's wrk (apt-get install wrk).
 """
@@ -203,7 +203,7 @@ def wrk(base: str, targets: list[tuple[str, str]], seconds: int, connections: in
     if bad:
         raise SystemExit(f"{targets[0][0]}: {bad} answers other than 200 under load")
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p99": re.search(r"99%\s+(\S+)", out).group(1),
+            "p99": re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1),  # the distribution's line
             "cpu_ms": ticks / TICKS * 1000 / requests if requests else 0.0}
 
 
@@ -288,10 +288,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--redis", metavar="URL",
+                        help="sessions, generations and rate limits in this Redis (what "
+                             "production uses; default: the embedded SQLite database)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     env = {**os.environ, "PORTAL_MAIL": "outbox"}
+    if args.redis:
+        env["PORTAL_REDIS_URL"] = args.redis
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, str(ROOT / "cli.py"), "demo", "--no-serve", "--out",
                         tmp], check=True, stdout=subprocess.DEVNULL, env=env)
@@ -309,7 +314,8 @@ def main() -> None:
                   f"gunicorn sync workers = {os.cpu_count()}, wrk 2 threads, "
                   f"{args.connections} connections, {args.seconds} s per page; "
                   f"{len(CLIENTS)} clients with {OWN_TICKETS} tickets each among "
-                  f"{OTHER_TICKETS} others")
+                  f"{OTHER_TICKETS} others; sessions and generations in "
+                  f"{'Redis' if args.redis else 'the SQLite database'}")
             for label, run_env in runs:
                 measure(instance, run_env, hello_base, hello.pid, label, args)
         finally:
