@@ -519,7 +519,7 @@ def _write_files(root: Path, output: Output) -> None:
         dest = os.path.join(top, rel)
         if isinstance(data, Path):
             _link_or_copy(data, dest)  # shared, read-only files: no copy needed
-        elif not _link_written(output.digests[rel], dest):
+        elif not (rel.startswith(LINKABLE) and _link_written(output.digests[rel], dest)):
             with open(dest, "wb") as fh:
                 fh.write(data)
 
@@ -537,7 +537,12 @@ def _link_or_copy(src: Path | str, dest: str) -> None:
 # same bytes gets a hard link to the earlier copy instead of writing them again. Releases
 # are never changed once written (as the theme files they already link to), and a link
 # keeps each release whole when another is deleted or the folder is copied alone.
+#
+# Only the shared kinds are linked: a release's own files (config.json, its templates) are
+# written anew, so a file edited in place in one release (by hand, by a test) can never
+# change another release of the same tenant.
 _WRITTEN: dict[str, str] = {}
+LINKABLE = ("static/", "translations/")
 
 
 def _link_written(digest: str, dest: str) -> bool:
@@ -558,7 +563,7 @@ def _remember(release: Path, output: Output) -> None:
     """Note where the release's in-memory files lie now, for `_link_written`."""
     top = str(release)
     for rel, data in output.files.items():
-        if not isinstance(data, Path):
+        if not isinstance(data, Path) and rel.startswith(LINKABLE):
             _WRITTEN.setdefault(output.digests[rel], os.path.join(top, rel))
 
 

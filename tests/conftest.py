@@ -22,6 +22,21 @@ PG_ADMIN_URL = os.environ.get("PORTAL_TEST_POSTGRES",
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_folder(tmp_path_factory):
+    """Builds and validations keep answers in the user's cache folder (generator/cache.py):
+    the tests get one of their own, new each run, so no result depends on what an earlier
+    run (or the user's work) left there, and the user's is never filled by tests."""
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)  # subprocesses (the CLI, gunicorn) inherit it
+    yield folder
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture(autouse=True)
 def _outbox_mail(monkeypatch):
     monkeypatch.setenv("PORTAL_MAIL", "outbox")

@@ -170,3 +170,22 @@ def test_a_changed_module_schema_fragment_rebuilds_every_tenant(tenant_file, tmp
         assert parsed == [str(tenant_file)] and again.release == first.release
     finally:
         incremental.toolchain_fingerprint.cache_clear()
+
+
+def test_a_release_s_own_files_are_never_shared_with_another_release(tenant_file, tmp_path):
+    """Builds of one process link the shared files (static, translations) of equal bytes;
+    a release's own files are its own: editing one in place changes no other release."""
+    first = build(tenant_file, tmp_path / "a").instance / "release"
+    second = build(tenant_file, tmp_path / "b").instance / "release"
+    shared = ("static", "translations", os.path.join("templates", "theme"))  # theme: read-only
+    own = [p for p in sorted(first.rglob("*")) if p.is_file() and p.name != ".lock"
+           and not str(p.relative_to(first)).startswith(shared)]
+    assert first / "config.json" in own
+    for path in own:
+        twin = second / path.relative_to(first)
+        assert twin.read_bytes() == path.read_bytes()
+        assert os.stat(twin).st_ino != os.stat(path).st_ino, path
+        path.write_text("{ edited by hand", encoding="utf-8")  # in place: the same inode
+        assert twin.read_text(encoding="utf-8") != "{ edited by hand", path
+    shared = sorted((second / "translations").rglob("*.mo"))
+    assert shared and all(os.stat(p).st_nlink > 1 for p in shared)  # still linked
