@@ -174,62 +174,36 @@ class Page:
     endpoint: str = ""  # for the metrics of the answers the fast path gives
 
 
-class Pages:
-    """Rendered pages in this process, least recently used dropped beyond `max_bytes`."""
+class Kept:
+    """Values kept in this process (pages, shared parts), the least recently used dropped
+    beyond `max_bytes`; `size(value)` is what one costs."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, size: Callable[[Any], int]) -> None:
         self.max_bytes = max_bytes
         self.size = 0
-        self._pages: OrderedDict[tuple, Page] = OrderedDict()
+        self._measure = size
+        self._kept: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> Page | None:
+    def get(self, key: tuple) -> Any:
         with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-            return page
+            value = self._kept.get(key)
+            if value is not None:
+                self._kept.move_to_end(key)
+            return value
 
-    def put(self, key: tuple, page: Page) -> None:
-        if len(page.body) > self.max_bytes // 8:  # one page never pushes out most others
+    def put(self, key: tuple, value: Any) -> None:
+        if self._measure(value) > self.max_bytes // 8:  # one never pushes out most others
             return
         with self._lock:
-            old = self._pages.pop(key, None)
+            old = self._kept.pop(key, None)
             if old is not None:
-                self.size -= len(old.body)
-            self._pages[key] = page
-            self.size += len(page.body)
+                self.size -= self._measure(old)
+            self._kept[key] = value
+            self.size += self._measure(value)
             while self.size > self.max_bytes:
-                _, dropped = self._pages.popitem(last=False)
-                self.size -= len(dropped.body)
-
-
-class Fragments:
-    """HTML parts many users share (Fragment), least recently used dropped beyond `max_bytes`."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.size = 0
-        self._parts: OrderedDict[tuple, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> str | None:
-        with self._lock:
-            html = self._parts.get(key)
-            if html is not None:
-                self._parts.move_to_end(key)
-            return html
-
-    def put(self, key: tuple, html: str) -> None:
-        if len(html) > self.max_bytes // 8:
-            return
-        with self._lock:
-            old = self._parts.pop(key, None)
-            self.size += len(html) - (len(old) if old is not None else 0)
-            self._parts[key] = html
-            while self.size > self.max_bytes:
-                _, dropped = self._parts.popitem(last=False)
-                self.size -= len(dropped)
+                _, dropped = self._kept.popitem(last=False)
+                self.size -= self._measure(dropped)
 
 
 class PageCache:
@@ -238,8 +212,8 @@ class PageCache:
     def __init__(self, generations: DatabaseGenerations | RedisGenerations, max_bytes: int,
                  release: str, locale: str) -> None:
         self.generations = generations
-        self.pages = Pages(max_bytes)
-        self.fragments = Fragments(max_bytes // 8)  # parts many pages share (fragment)
+        self.pages = Kept(max_bytes, lambda page: len(page.body))  # rendered pages
+        self.fragments = Kept(max_bytes // 8, len)  # parts many pages share (fragment)
         self.sessions = Sessions()  # sessions the fast path may answer (FastPath)
         self.release = release
         self.locale = locale
