@@ -21,6 +21,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from .cache import folder as cache_folder
+from .cache import write_whole
 from .incremental import toolchain_fingerprint
 
 KEEP = 256  # files kept per kind (a fleet has many icon sets); older ones go
@@ -41,7 +42,7 @@ def kept(kind: str, key: tuple, make: Callable[[], bytes]) -> bytes:
     if len(raw) >= 32 and hashlib.sha256(data).digest() == digest:
         return data
     data = make()
-    _write(path, hashlib.sha256(data).digest() + data)
+    write_whole(path, hashlib.sha256(data).digest() + data)
     _prune(where, kind)
     return data
 
@@ -65,19 +66,6 @@ def _libraries() -> tuple:
         st = os.stat(origin) if origin else None
         found.append((module, origin, st and (st.st_size, st.st_mtime_ns)))
     return tuple(found)
-
-
-def _write(path: Path, raw: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_bytes(raw)
-        os.replace(temporary, path)  # whole or not at all, whoever reads it at the same time
-    except OSError:
-        try:
-            temporary.unlink(missing_ok=True)
-        except OSError:
-            pass
 
 
 def _prune(where: Path, kind: str) -> None:

@@ -128,12 +128,22 @@ def put(kind: str, key: tuple, reads: Reads, value: Any) -> None:
         path = _entry(kind, key)
     except RuntimeError:  # no home folder
         return
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _prune(path.parent)
-        temporary.write_bytes(MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload)
-        os.replace(temporary, path)  # whole or not at all, whoever reads it at the same time
+    except OSError:
+        return
+    write_whole(path, MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload)
+
+
+def write_whole(path: Path, raw: bytes) -> None:
+    """Write `raw` to `path` whole or not at all, whoever reads it at the same time; a
+    failure (a full disk, a folder that cannot be written) leaves nothing behind."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(raw)
+        os.replace(temporary, path)
     except OSError:
         try:
             temporary.unlink(missing_ok=True)
